@@ -1,0 +1,5 @@
+// Every sub-command of `bmae`, one module each; a module exports `register(program)`.
+// Adding a command: write ./<name>.ts and list its register function here.
+import type { Command } from 'commander';
+
+export const commandRegistrations: ReadonlyArray<(program: Command) => void> = [];
