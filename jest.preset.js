@@ -6,4 +6,5 @@ module.exports = {
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }] },
   moduleFileExtensions: ['ts', 'js', 'json', 'node'],
   testTimeout: 120000,
+  reporters: ['default', require.resolve('./tools/test/results-reporter.js')],
 };
