@@ -1,1 +1,11 @@
-export {};
+export * from './target';
+export * from './config';
+export * from './schedules';
+export * from './normalise';
+export * from './target-encoder';
+export * from './pixels';
+export * from './snapshot';
+export * from './ema';
+export * from './weighted-sum';
+export * from './registry';
+export * from './monitors';
