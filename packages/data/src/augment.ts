@@ -1,0 +1,213 @@
+/**
+ * Batch augmentations over typed arrays, seeded by an `Rng`.
+ *
+ * RandomResizedCrop follows torchvision's `RandomResizedCrop.get_params` (torchvision/transforms/
+ * transforms.py): up to 10 tries of area ~ U(scale) x image area and log aspect ratio ~ U(log ratio),
+ * w = round(sqrt(area * ratio)), h = round(sqrt(area / ratio)) (Python's round: half to even), kept
+ * when it fits, at a uniform position; otherwise a center crop clamped to the ratio range. The crop
+ * is resized with bilinear sampling at pixel centers (src = (dst + 0.5) * crop / size - 0.5, clamped to
+ * the crop), which is what PIL's bilinear filter does when enlarging, and crops are never larger
+ * than the image. MAE pre-trains with RandomResizedCrop(scale=(0.2, 1.0)) + RandomHorizontalFlip
+ * (He et al. 2022, "Masked Autoencoders Are Scalable Vision Learners", main_pretrain.py).
+ *
+ * The seam for later augmentations (mixup/cutmix, RandAugment): an augmentation is a
+ * `BatchTransform`, a function from a batch and an `Rng` to a batch, and `composeTransforms` chains
+ * them; each draws from the same stream in order, so a pipeline is reproducible from one seed.
+ */
+import { IMAGE_BYTES, IMAGE_CHANNELS, IMAGE_HEIGHT, IMAGE_WIDTH, type Split } from './cifar10';
+import type { ChannelStats } from './normalization';
+import type { Rng } from './random';
+
+/** A batch of images being augmented. Transforms may return a new batch or modify `pixels` in place. */
+export interface ImageBatch {
+  /** [count, height, width, 3] NHWC float32: [0, 1] pixel scale until `normalizeBatch`. */
+  pixels: Float32Array;
+  count: number;
+  height: number;
+  width: number;
+  /** [count] class indices. (Mixup/cutmix will add soft targets beside these.) */
+  labels: Uint8Array;
+}
+
+export type BatchTransform = (batch: ImageBatch, rng: Rng) => ImageBatch;
+
+/** Applies transforms left to right, all drawing from the one `rng`. */
+export function composeTransforms(...transforms: BatchTransform[]): BatchTransform {
+  return (batch, rng) => transforms.reduce((current, transform) => transform(current, rng), batch);
+}
+
+/**
+ * Takes images of a split into a [0, 1] float batch.
+ * @param indices images to take, in this order
+ */
+export function gatherBatch(split: Split, indices: ArrayLike<number>): ImageBatch {
+  const pixels = new Float32Array(indices.length * IMAGE_BYTES);
+  const labels = new Uint8Array(indices.length);
+  for (let b = 0; b < indices.length; b++) {
+    const index = indices[b];
+    if (!(index >= 0 && index < split.count)) throw new Error(`gatherBatch: index ${index} out of range 0..${split.count - 1}`);
+    labels[b] = split.labels[index];
+    const src = index * IMAGE_BYTES;
+    const dst = b * IMAGE_BYTES;
+    for (let i = 0; i < IMAGE_BYTES; i++) pixels[dst + i] = split.images[src + i] * (1 / 255);
+  }
+  return { pixels, count: indices.length, height: IMAGE_HEIGHT, width: IMAGE_WIDTH, labels };
+}
+
+/** A crop box in pixels: rows top..top+height-1, columns left..left+width-1. */
+export interface CropBox {
+  top: number;
+  left: number;
+  height: number;
+  width: number;
+}
+
+/** Python's round(): halves go to the even neighbour. */
+function roundHalfEven(x: number): number {
+  const floor = Math.floor(x);
+  const diff = x - floor;
+  if (diff > 0.5) return floor + 1;
+  if (diff < 0.5) return floor;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/**
+ * torchvision's RandomResizedCrop.get_params.
+ * @param scale range of the crop area as a fraction of the image area
+ * @param ratio range of the crop aspect ratio (width / height)
+ */
+export function sampleCropBox(
+  rng: Rng, height: number, width: number, scale: readonly [number, number], ratio: readonly [number, number],
+): CropBox {
+  const area = height * width;
+  const logRatio = [Math.log(ratio[0]), Math.log(ratio[1])];
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const targetArea = area * rng.uniformIn(scale[0], scale[1]);
+    const aspect = Math.exp(rng.uniformIn(logRatio[0], logRatio[1]));
+    const w = roundHalfEven(Math.sqrt(targetArea * aspect));
+    const h = roundHalfEven(Math.sqrt(targetArea / aspect));
+    if (w > 0 && w <= width && h > 0 && h <= height) {
+      return { top: rng.int(height - h + 1), left: rng.int(width - w + 1), height: h, width: w };
+    }
+  }
+  // Fallback: the largest center crop whose ratio is within range.
+  const inRatio = width / height;
+  let w = width;
+  let h = height;
+  if (inRatio < Math.min(...ratio)) h = roundHalfEven(w / Math.min(...ratio));
+  else if (inRatio > Math.max(...ratio)) w = roundHalfEven(h * Math.max(...ratio));
+  return { top: Math.floor((height - h) / 2), left: Math.floor((width - w) / 2), height: h, width: w };
+}
+
+/**
+ * Bilinear taps for resizing `cropSize` source pixels starting at `start` to `outSize` pixels.
+ * Writes element offsets (index * stride) of the two taps and the weight of the second.
+ */
+function bilinearTaps(start: number, cropSize: number, outSize: number, stride: number, first: Int32Array, second: Int32Array, weight: Float32Array): void {
+  const step = cropSize / outSize;
+  for (let o = 0; o < outSize; o++) {
+    const src = Math.min(Math.max((o + 0.5) * step - 0.5, 0), cropSize - 1);
+    const i0 = Math.floor(src);
+    const i1 = Math.min(i0 + 1, cropSize - 1);
+    first[o] = (start + i0) * stride;
+    second[o] = (start + i1) * stride;
+    weight[o] = src - i0;
+  }
+}
+
+function resizeWithTaps(
+  src: Float32Array, out: Float32Array, base: number, height: number, width: number,
+  rowFirst: Int32Array, rowSecond: Int32Array, rowWeight: Float32Array,
+  colFirst: Int32Array, colSecond: Int32Array, colWeight: Float32Array,
+): void {
+  let o = base;
+  for (let y = 0; y < height; y++) {
+    const r0 = base + rowFirst[y];
+    const r1 = base + rowSecond[y];
+    const wy = rowWeight[y];
+    for (let x = 0; x < width; x++) {
+      const c0 = colFirst[x];
+      const c1 = colSecond[x];
+      const wx = colWeight[x];
+      for (let c = 0; c < IMAGE_CHANNELS; c++) {
+        const topLeft = src[r0 + c0 + c];
+        const bottomLeft = src[r1 + c0 + c];
+        const top = topLeft + (src[r0 + c1 + c] - topLeft) * wx;
+        const bottom = bottomLeft + (src[r1 + c1 + c] - bottomLeft) * wx;
+        out[o++] = top + (bottom - top) * wy;
+      }
+    }
+  }
+}
+
+export interface RandomResizedCropOptions {
+  /** Area fraction range; MAE pre-training uses (0.2, 1.0). */
+  scale?: readonly [number, number];
+  /** Aspect ratio (width / height) range. */
+  ratio?: readonly [number, number];
+}
+
+/** RandomResizedCrop back to the batch's own size (32x32 for CIFAR-10): a new batch. */
+export function randomResizedCrop({ scale = [0.2, 1], ratio = [3 / 4, 4 / 3] }: RandomResizedCropOptions = {}): BatchTransform {
+  if (!(scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1)) throw new Error(`randomResizedCrop: scale must satisfy 0 < min <= max <= 1, got [${scale}]`);
+  if (!(ratio[0] > 0 && ratio[0] <= ratio[1])) throw new Error(`randomResizedCrop: ratio must satisfy 0 < min <= max, got [${ratio}]`);
+  return (batch, rng) => {
+    const { height, width, count } = batch;
+    const out = new Float32Array(batch.pixels.length);
+    // Tap tables are reused for every image of the batch: no allocation per image or pixel.
+    const rowFirst = new Int32Array(height), rowSecond = new Int32Array(height), rowWeight = new Float32Array(height);
+    const colFirst = new Int32Array(width), colSecond = new Int32Array(width), colWeight = new Float32Array(width);
+    for (let n = 0; n < count; n++) {
+      const box = sampleCropBox(rng, height, width, scale, ratio);
+      bilinearTaps(box.top, box.height, height, width * IMAGE_CHANNELS, rowFirst, rowSecond, rowWeight);
+      bilinearTaps(box.left, box.width, width, IMAGE_CHANNELS, colFirst, colSecond, colWeight);
+      resizeWithTaps(batch.pixels, out, n * height * width * IMAGE_CHANNELS, height, width, rowFirst, rowSecond, rowWeight, colFirst, colSecond, colWeight);
+    }
+    return { ...batch, pixels: out };
+  };
+}
+
+/** Mirrors image `n` left-right, in place. */
+export function flipImage(batch: ImageBatch, n: number): void {
+  const { pixels, height, width } = batch;
+  const rowLength = width * IMAGE_CHANNELS;
+  for (let y = 0; y < height; y++) {
+    const row = (n * height + y) * rowLength;
+    for (let x = 0; x < width >> 1; x++) {
+      const a = row + x * IMAGE_CHANNELS;
+      const b = row + (width - 1 - x) * IMAGE_CHANNELS;
+      for (let c = 0; c < IMAGE_CHANNELS; c++) {
+        const t = pixels[a + c];
+        pixels[a + c] = pixels[b + c];
+        pixels[b + c] = t;
+      }
+    }
+  }
+}
+
+/** Flips each image left-right with probability `p` (one draw per image), in place. */
+export function randomHorizontalFlip(p = 0.5): BatchTransform {
+  return (batch, rng) => {
+    for (let n = 0; n < batch.count; n++) if (rng.uniform() < p) flipImage(batch, n);
+    return batch;
+  };
+}
+
+/** (x - mean[c]) / std[c] in place: [0, 1] pixels -> normalised network input. Draws nothing. */
+export function normalizeBatch({ mean, std }: ChannelStats): BatchTransform {
+  const scale = std.map((s) => 1 / s);
+  return (batch) => {
+    const { pixels } = batch;
+    for (let i = 0; i < pixels.length; i += 3) {
+      pixels[i] = (pixels[i] - mean[0]) * scale[0];
+      pixels[i + 1] = (pixels[i + 1] - mean[1]) * scale[1];
+      pixels[i + 2] = (pixels[i + 2] - mean[2]) * scale[2];
+    }
+    return batch;
+  };
+}
+
+/** MAE's pre-training pipeline: RandomResizedCrop(32, scale (0.2, 1)), horizontal flip, normalise. */
+export function pretrainAugmentation(stats: ChannelStats, crop: RandomResizedCropOptions = {}): BatchTransform {
+  return composeTransforms(randomResizedCrop(crop), randomHorizontalFlip(0.5), normalizeBatch(stats));
+}
