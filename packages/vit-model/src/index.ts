@@ -1,1 +1,13 @@
-export {};
+export * from './backend';
+export * from './config';
+export * from './sincos';
+export * from './params';
+export * from './patchify';
+export * from './masking';
+export * from './layers';
+export * from './mae';
+export * from './classifier';
+export * from './testing';
+export * from './safetensors';
+export * from './checkpoint-layout';
+export * from './checkpoint';

@@ -1,0 +1,98 @@
+/**
+ * Transformer building blocks as pure functions over a parameter Map (names as timm's ViT Block,
+ * Dosovitskiy et al. 2021 / timm 0.4.12 as used by MAE): pre-norm blocks, qkv with bias, attention
+ * scale dh^-0.5 applied to q k^T, exact (erf) GELU, LayerNorm with a configurable eps. Plain tfjs ops
+ * only: every backend runs them unchanged; backend gaps are patched in backend.ts, never here.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { param, type Params } from './params';
+
+/**
+ * y = x W + b over the last axis.
+ * @param x [..., in]
+ * @returns [..., out], with W = `${prefix}.weight` [in, out], b = `${prefix}.bias` [out]
+ */
+export function linear(params: Params, prefix: string, x: tf.Tensor): tf.Tensor {
+  const weight = param(params, `${prefix}.weight`);
+  const bias = param(params, `${prefix}.bias`);
+  const [inDim, outDim] = weight.shape;
+  // A 2-D product (rows = all tokens) is one GEMM on every backend, and its gradient needs no
+  // reduction over broadcast batch dims.
+  const rows = tf.reshape(x, [-1, inDim]);
+  const y = tf.fused.matMul({ a: rows, b: weight, bias });
+  return tf.reshape(y, [...x.shape.slice(0, -1), outDim]);
+}
+
+/**
+ * LayerNorm over the last axis with biased variance, as torch.nn.LayerNorm.
+ * @param x [..., D]; weight `${prefix}.weight` [D], bias `${prefix}.bias` [D]
+ */
+export function layerNorm(params: Params, prefix: string, x: tf.Tensor, eps: number): tf.Tensor {
+  return tf.tidy(() => {
+    const normalised = normaliseLastAxis(x, eps);
+    return tf.add(tf.mul(normalised, param(params, `${prefix}.weight`)), param(params, `${prefix}.bias`));
+  });
+}
+
+/** (x - mean) / sqrt(var + eps) over the last axis (biased variance): LayerNorm without affine. */
+export function normaliseLastAxis(x: tf.Tensor, eps: number): tf.Tensor {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+  });
+}
+
+/** Exact GELU, x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) (torch.nn.GELU's default, not the tanh form). */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
+}
+
+/**
+ * Multi-head self-attention (timm Attention): qkv -> softmax(q k^T * dh^-0.5) v -> proj.
+ * @param x [N, T, D]
+ * @returns [N, T, D]
+ */
+export function attention(params: Params, prefix: string, x: tf.Tensor3D, heads: number): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [n, t, d] = x.shape;
+    const dh = d / heads;
+    const qkv = linear(params, `${prefix}.qkv`, x); // [N, T, 3D], columns [q | k | v], heads contiguous
+    // [N, T, 3H, dh] -> [N, 3H, T, dh]: rank-4 transposes only (some backends lack rank 5).
+    const split = tf.transpose(tf.reshape(qkv, [n, t, 3 * heads, dh]), [0, 2, 1, 3]);
+    const [q, k, v] = tf.split(split, 3, 1); // each [N, H, T, dh]
+    const scores = tf.mul(tf.matMul(q, k, false, true), dh ** -0.5); // [N, H, T, T]
+    const weights = tf.softmax(scores, -1);
+    const context = tf.matMul(weights, v); // [N, H, T, dh]
+    const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [n, t, d]); // heads back to contiguous columns
+    return linear(params, `${prefix}.proj`, merged) as tf.Tensor3D;
+  });
+}
+
+/** fc1 -> GELU -> fc2. @param x [N, T, D] @returns [N, T, D] */
+export function mlp(params: Params, prefix: string, x: tf.Tensor3D): tf.Tensor3D {
+  return tf.tidy(() => linear(params, `${prefix}.fc2`, gelu(linear(params, `${prefix}.fc1`, x))) as tf.Tensor3D);
+}
+
+/**
+ * Per-sample residual-branch scales for stochastic depth (timm DropPath): each is [N, 1, 1] of
+ * 0 (branch dropped) or 1 / keepProb. Absent = no drop path (evaluation, pre-training).
+ */
+export interface DropPathScales {
+  attn: tf.Tensor3D;
+  mlp: tf.Tensor3D;
+}
+
+/**
+ * One pre-norm transformer block: x + attn(norm1(x)), then x + mlp(norm2(x)).
+ * @param x [N, T, D]
+ */
+export function block(params: Params, prefix: string, x: tf.Tensor3D, heads: number, eps: number, dropPath?: DropPathScales): tf.Tensor3D {
+  return tf.tidy(() => {
+    let branch = attention(params, `${prefix}.attn`, layerNorm(params, `${prefix}.norm1`, x, eps) as tf.Tensor3D, heads);
+    if (dropPath) branch = tf.mul(branch, dropPath.attn);
+    const afterAttention = tf.add(x, branch) as tf.Tensor3D;
+    let mlpBranch = mlp(params, `${prefix}.mlp`, layerNorm(params, `${prefix}.norm2`, afterAttention, eps) as tf.Tensor3D);
+    if (dropPath) mlpBranch = tf.mul(mlpBranch, dropPath.mlp);
+    return tf.add(afterAttention, mlpBranch) as tf.Tensor3D;
+  });
+}
