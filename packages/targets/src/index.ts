@@ -9,3 +9,4 @@ export * from './ema';
 export * from './weighted-sum';
 export * from './registry';
 export * from './monitors';
+export * from './vit-encoder';
