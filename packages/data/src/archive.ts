@@ -4,6 +4,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { Parser, type ReadEntry } from 'tar';
+import { errorMessage } from './error-message';
 
 export interface ArchiveListing {
   /** Every regular file path in the archive, '/'-separated, without a leading './'. */
@@ -40,7 +41,7 @@ export function readArchive(
       if (settled) return;
       settled = true;
       input.destroy();
-      const detail = reason instanceof Error ? reason.message : String(reason);
+      const detail = errorMessage(reason);
       reject(new Error(`${archivePath}: corrupt or truncated archive (${detail})`));
     };
     const onEntry = (entry: ReadEntry) => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { IMAGE_BYTES, SPLIT_NAMES, type DecodedDataset, type Split, type SplitName } from './cifar10';
 import type { Rgb } from './normalization';
 import { writeFileAtomically, writeJsonAtomically } from './atomic-write';
+import { errorMessage } from './error-message';
 
 /** Bumped when the cache layout or decoding changes, so old entries are not reused. */
 export const CACHE_FORMAT_VERSION = 1;
@@ -76,7 +77,7 @@ export function readCacheEntry(
   try {
     meta = JSON.parse(readFileSync(metaPath, 'utf8')) as CacheMeta;
   } catch (error) {
-    return { ok: false, reason: `${metaPath} is unreadable (${error instanceof Error ? error.message : String(error)})` };
+    return { ok: false, reason: `${metaPath} is unreadable (${errorMessage(error)})` };
   }
   if (meta.version !== CACHE_FORMAT_VERSION || meta.sourceHash !== sourceHash) {
     return { ok: false, reason: `${metaPath} is for another source or cache version` };

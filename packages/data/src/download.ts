@@ -7,6 +7,7 @@ import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'no
 import { dirname } from 'node:path';
 import { once } from 'node:events';
 import cliProgress from 'cli-progress';
+import { errorMessage, rootCauseMessage } from './error-message';
 
 /** The official binary distribution (https://www.cs.toronto.edu/~kriz/cifar.html). */
 export const CIFAR10_BINARY = {
@@ -38,7 +39,7 @@ export async function downloadVerified(options: DownloadOptions): Promise<void> 
   try {
     response = await fetch(url);
   } catch (error) {
-    const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
+    const cause = rootCauseMessage(error);
     throw new Error(`cannot download ${url} (${cause}). ${OFFLINE_HINT}`);
   }
   if (!response.ok || !response.body) {
@@ -70,7 +71,7 @@ export async function downloadVerified(options: DownloadOptions): Promise<void> 
   } catch (error) {
     out.destroy();
     rmSync(temporary, { force: true });
-    throw new Error(`download of ${url} failed after ${received} bytes (${error instanceof Error ? error.message : String(error)})`);
+    throw new Error(`download of ${url} failed after ${received} bytes (${errorMessage(error)})`);
   } finally {
     bar?.stop();
   }

@@ -6,6 +6,7 @@
  */
 import sharp from 'sharp';
 import { compareCodeUnits, IMAGE_BYTES, IMAGE_CHANNELS, IMAGE_HEIGHT, IMAGE_WIDTH, orderClassNames, SPLIT_NAMES, type DecodedDataset, type Split, type SplitName } from './cifar10';
+import { errorMessage } from './error-message';
 
 const IMAGE_EXTENSION = /\.(png|jpe?g)$/i;
 
@@ -86,7 +87,8 @@ export function planImageFolder(files: readonly string[], directories: readonly 
 }
 
 /**
- * Decodes one encoded image to raw RGB.
+ * Decodes one encoded image to raw RGB. sharp outputs grayscale images as sRGB (gray replicated), so
+ * those are accepted; any other size or channel count (e.g. RGBA) is refused, never resized or cut.
  * @returns [32, 32, 3] uint8
  */
 async function decodeImage(contents: Buffer, where: string): Promise<Buffer> {
@@ -94,7 +96,7 @@ async function decodeImage(contents: Buffer, where: string): Promise<Buffer> {
   try {
     decoded = await sharp(contents, { failOn: 'error' }).raw().toBuffer({ resolveWithObject: true });
   } catch (error) {
-    throw new Error(`${where}: cannot decode image (${error instanceof Error ? error.message : String(error)})`);
+    throw new Error(`${where}: cannot decode image (${errorMessage(error)})`);
   }
   const { width, height, channels } = decoded.info;
   if (width !== IMAGE_WIDTH || height !== IMAGE_HEIGHT || channels !== IMAGE_CHANNELS) {
