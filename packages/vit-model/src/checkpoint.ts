@@ -1,0 +1,285 @@
+/**
+ * Model checkpoints as .safetensors files that PyTorch users open directly: tensors carry the official MAE /
+ * timm names in PyTorch's layout (checkpoint-layout.ts), so `model.load_state_dict(load_file(path))` works on
+ * the official MaskedAutoencoderViT; bmae's own facts travel in the file's `__metadata__` as JSON strings:
+ *
+ *   format              "pt" (what Hugging Face tools expect of a PyTorch state dict)
+ *   bmae.model          {"preset": "deit-tiny" | null, "config": MaeConfig}
+ *   bmae.normalization  {"mean": [r, g, b], "std": [r, g, b]}, the statistics the model was trained with
+ *   bmae.provenance     {"bmaeVersion", "backend", "seed", "createdAt", "command"}
+ *
+ * A checkpoint written by PyTorch has no bmae metadata: the caller names a preset, the prediction heads are
+ * read off the file's decoder_pred* tensors, and the statistics default to CIFAR-10's.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { fromPytorchLayout, pytorchShape, toPytorchLayout, type PatchGeometry } from './checkpoint-layout';
+import { maeConfig, PIXELS_HEAD, PRESET_NAMES, validateMaeConfig, type MaeConfig, type PresetName } from './config';
+import { readSafetensors, writeSafetensors, type HostTensor } from './safetensors';
+
+/** Per-channel (RGB) statistics of pixel values scaled to [0, 1]: x_normalised = (x - mean) / std. */
+export interface Normalization {
+  mean: [number, number, number];
+  std: [number, number, number];
+}
+
+/** CIFAR-10 training-set statistics (the commonly used values), for checkpoints that do not carry theirs. */
+export const CIFAR10_NORMALIZATION: Normalization = { mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.2435, 0.2616] };
+
+/** Where a checkpoint came from. */
+export interface Provenance {
+  bmaeVersion: string;
+  /** The tfjs backend the weights were computed on. */
+  backend: string;
+  /** The run's seed (null when not seeded by bmae, e.g. converted weights). */
+  seed: number | null;
+  /** ISO 8601 time of writing. */
+  createdAt: string;
+  /** The command line that wrote the file. */
+  command: string;
+}
+
+/** What a checkpoint says about its model, besides the weights. */
+export interface CheckpointInfo {
+  /** The preset the config came from (null for a custom config). */
+  preset: PresetName | null;
+  config: MaeConfig;
+  normalization: Normalization;
+  /** Absent for checkpoints written outside bmae. */
+  provenance?: Provenance;
+}
+
+export const METADATA_KEYS = {
+  model: 'bmae.model',
+  normalization: 'bmae.normalization',
+  provenance: 'bmae.provenance',
+} as const;
+
+// ---- metadata schemas: a typo or a missing field in a file is reported by key, not met later as NaN ----
+
+const positiveInt = z.number().int().positive();
+const modelSchema = z
+  .object({
+    preset: z.enum(PRESET_NAMES as [PresetName, ...PresetName[]]).nullable(),
+    config: z
+      .object({
+        encoder: z
+          .object({
+            imageSize: positiveInt,
+            patchSize: positiveInt,
+            channels: positiveInt,
+            width: positiveInt,
+            depth: positiveInt,
+            heads: positiveInt,
+            mlpRatio: z.number().positive(),
+            layerNormEps: z.number().positive(),
+          })
+          .strict(),
+        decoder: z.object({ width: positiveInt, depth: positiveInt, heads: positiveInt, mlpRatio: z.number().positive() }).strict(),
+        maskRatio: z.number(),
+        normPixLoss: z.boolean(),
+        heads: z.record(z.string(), positiveInt),
+      })
+      .strict(),
+  })
+  .strict();
+const rgb = z.tuple([z.number(), z.number(), z.number()]);
+const normalizationSchema = z.object({ mean: rgb, std: rgb.refine((s) => s.every((v) => v > 0), 'std must be positive') }).strict();
+const provenanceSchema = z
+  .object({ bmaeVersion: z.string(), backend: z.string(), seed: z.number().int().nullable(), createdAt: z.string(), command: z.string() })
+  .strict();
+
+function parseMetadataJson<T>(path: string, key: string, text: string, schema: z.ZodType<T>): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${path}: metadata "${key}" is not valid JSON (${(error as Error).message})`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+    throw new Error(`${path}: metadata "${key}" is invalid: ${issues}`);
+  }
+  return parsed.data;
+}
+
+export function patchGeometry(config: MaeConfig): PatchGeometry {
+  return { patchSize: config.encoder.patchSize, inChannels: config.encoder.channels };
+}
+
+// ---- writing ----
+
+/**
+ * Writes `params` (bmae layout, Map order kept) to a .safetensors file in PyTorch layout with bmae metadata,
+ * atomically. Reads every tensor back from the backend once (this awaits the device).
+ */
+export async function saveCheckpoint(path: string, params: ReadonlyMap<string, tf.Tensor>, info: CheckpointInfo): Promise<void> {
+  validateMaeConfig(info.config);
+  const patch = patchGeometry(info.config);
+  const tensors = new Map<string, HostTensor>();
+  for (const [name, tensor] of params) {
+    if (tensor.dtype !== 'float32') throw new Error(`${path}: parameter "${name}" is ${tensor.dtype}, checkpoints hold float32`);
+    const data = (await tensor.data()) as Float32Array;
+    tensors.set(name, toPytorchLayout(name, { shape: tensor.shape, data }, patch));
+  }
+  const metadata: Record<string, string> = {
+    format: 'pt',
+    [METADATA_KEYS.model]: JSON.stringify({ preset: info.preset, config: info.config }),
+    [METADATA_KEYS.normalization]: JSON.stringify(info.normalization),
+  };
+  if (info.provenance) metadata[METADATA_KEYS.provenance] = JSON.stringify(info.provenance);
+  await writeSafetensors(path, tensors, metadata);
+}
+
+// ---- reading ----
+
+/** A checkpoint read from disk: its info (from metadata or the fallback preset) and tensors in PyTorch layout. */
+export interface Checkpoint {
+  path: string;
+  info: CheckpointInfo;
+  /** True when the model config came from the file, false when from the `preset` option. */
+  configFromFile: boolean;
+  /** As stored: PyTorch names, layout and file order. */
+  tensors: Map<string, HostTensor>;
+}
+
+export interface ReadCheckpointOptions {
+  /**
+   * The model preset for files without bmae metadata (e.g. written by PyTorch). Ignored, with a warning
+   * from the caller's side if it wishes, when the file names its own config.
+   */
+  preset?: string;
+}
+
+/**
+ * Prediction heads as a file's tensors show them: `decoder_pred.weight` [out, in] is the pixel head,
+ * `decoder_pred_<name>.weight` the head of target <name>. Empty for an encoder-only file.
+ */
+export function headsFromTensors(tensors: ReadonlyMap<string, HostTensor>): Record<string, number> {
+  const heads: Record<string, number> = {};
+  for (const [name, { shape }] of tensors) {
+    const match = /^decoder_pred(?:_([A-Za-z0-9_]+))?\.weight$/.exec(name);
+    if (match && shape.length === 2) heads[match[1] ?? PIXELS_HEAD] = shape[0];
+  }
+  return heads;
+}
+
+/** Reads a checkpoint and resolves its model config; does not touch tfjs. */
+export async function readCheckpoint(path: string, options: ReadCheckpointOptions = {}): Promise<Checkpoint> {
+  const { tensors, metadata } = await readSafetensors(path);
+  const modelText = metadata[METADATA_KEYS.model];
+  let preset: PresetName | null;
+  let config: MaeConfig;
+  if (modelText !== undefined) {
+    ({ preset, config } = parseMetadataJson(path, METADATA_KEYS.model, modelText, modelSchema));
+    try {
+      validateMaeConfig(config);
+    } catch (error) {
+      throw new Error(`${path}: metadata "${METADATA_KEYS.model}": ${(error as Error).message}`);
+    }
+  } else {
+    if (options.preset === undefined) {
+      throw new Error(
+        `${path} has no "${METADATA_KEYS.model}" metadata (not written by bmae): name its architecture with --preset (one of ${PRESET_NAMES.join(', ')})`,
+      );
+    }
+    if (!(PRESET_NAMES as string[]).includes(options.preset)) {
+      throw new Error(`Unknown model preset '${options.preset}': choose one of ${PRESET_NAMES.join(', ')}`);
+    }
+    preset = options.preset as PresetName;
+    const heads = headsFromTensors(tensors);
+    config = maeConfig(preset, Object.keys(heads).length > 0 ? { heads } : {});
+  }
+
+  const normalizationText = metadata[METADATA_KEYS.normalization];
+  const normalization =
+    normalizationText !== undefined
+      ? parseMetadataJson(path, METADATA_KEYS.normalization, normalizationText, normalizationSchema)
+      : CIFAR10_NORMALIZATION;
+  const provenanceText = metadata[METADATA_KEYS.provenance];
+  const provenance =
+    provenanceText !== undefined ? parseMetadataJson(path, METADATA_KEYS.provenance, provenanceText, provenanceSchema) : undefined;
+
+  return {
+    path,
+    info: { preset, config, normalization: { mean: [...normalization.mean], std: [...normalization.std] }, ...(provenance ? { provenance } : {}) },
+    configFromFile: modelText !== undefined,
+    tensors,
+  };
+}
+
+/** Which part of the model a parameter belongs to, by its official name. */
+export type ParamPart = 'encoder' | 'decoder' | 'head';
+
+export function paramPart(name: string): ParamPart {
+  if (name === 'mask_token' || name.startsWith('decoder_')) return 'decoder';
+  if (name.startsWith('head.') || name.startsWith('fc_norm.')) return 'head';
+  return 'encoder';
+}
+
+export interface AssignCheckpointOptions {
+  /**
+   * Load the encoder only (for classifiers and feature extraction): the file's decoder tensors are ignored,
+   * the model's decoder parameters (if any) keep their values, and classifier tensors (head.*, fc_norm.*)
+   * are loaded when both sides have them, else left as they are.
+   */
+  encoderOnly?: boolean;
+}
+
+export interface AssignReport {
+  /** Parameters given the file's values. */
+  loaded: string[];
+  /** File tensors not used (decoder tensors under encoderOnly, or a head the model lacks). */
+  ignored: string[];
+  /** Model parameters left at their current values (under encoderOnly: decoder, or a head the file lacks). */
+  kept: string[];
+}
+
+/**
+ * Sets `params` (bmae layout) to the checkpoint's values. Checks everything before assigning anything: a
+ * missing, unexpected or mis-shaped tensor fails with its name and the expected vs found shape (as the file
+ * stores it, PyTorch layout).
+ */
+export function assignCheckpoint(checkpoint: Checkpoint, params: ReadonlyMap<string, tf.Variable>, options: AssignCheckpointOptions = {}): AssignReport {
+  const { path, tensors, info } = checkpoint;
+  const patch = patchGeometry(info.config);
+  const encoderOnly = options.encoderOnly ?? false;
+  const report: AssignReport = { loaded: [], ignored: [], kept: [] };
+  const problems: string[] = [];
+
+  for (const [name, variable] of params) {
+    const part = paramPart(name);
+    if (encoderOnly && part === 'decoder') {
+      report.kept.push(name);
+      continue;
+    }
+    const expected = pytorchShape(name, variable.shape, patch);
+    const stored = tensors.get(name);
+    if (!stored) {
+      if (encoderOnly && part === 'head') report.kept.push(name);
+      else problems.push(`missing tensor "${name}" (expected shape [${expected.join(', ')}])`);
+    } else if (stored.shape.length !== expected.length || stored.shape.some((dim, i) => dim !== expected[i])) {
+      problems.push(`tensor "${name}" has shape [${stored.shape.join(', ')}], expected [${expected.join(', ')}]`);
+    } else {
+      report.loaded.push(name);
+    }
+  }
+  const loaded = new Set(report.loaded);
+  for (const name of tensors.keys()) {
+    const part = paramPart(name);
+    if (encoderOnly && part !== 'encoder' && !loaded.has(name)) report.ignored.push(name);
+    else if (!params.has(name)) problems.push(`unexpected tensor "${name}" (the model has no such parameter)`);
+  }
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 10).join('; ') + (problems.length > 10 ? `; and ${problems.length - 10} more` : '');
+    throw new Error(`${path} does not fit the model${encoderOnly ? ' encoder' : ''}: ${shown}`);
+  }
+
+  for (const name of report.loaded) {
+    const variable = params.get(name)!;
+    const { shape, data } = fromPytorchLayout(name, tensors.get(name)!);
+    tf.tidy(() => variable.assign(tf.tensor(data, shape, 'float32')));
+  }
+  return report;
+}
