@@ -1,0 +1,77 @@
+/**
+ * `bmae init`: writes a freshly initialised MAE (encoder, decoder, pixel head; MAE's initialisation) as a
+ * .safetensors checkpoint in PyTorch layout, e.g. as a common starting point or to inspect in PyTorch.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { Rng } from '@bmae/data';
+import {
+  CIFAR10_NORMALIZATION,
+  countParameters,
+  createMaeParams,
+  disposeParams,
+  maeConfig,
+  PRESET_NAMES,
+  saveCheckpoint,
+  selectBackend,
+  type PresetName,
+} from '@bmae/vit-model';
+import { commandLine, parseInteger, BMAE_VERSION } from '../cli-options';
+
+export interface InitOptions {
+  preset: string;
+  out: string;
+  seed: string;
+  backend?: string;
+}
+
+/** The Rng stream model weights are drawn from, for a run seed (the same stream `bmae pretrain` starts from). */
+export function initRng(seed: number): Rng {
+  return Rng.fromSeed(seed).fork('init');
+}
+
+/** Checks the output path: a .safetensors name in an existing folder. */
+export function checkOutputPath(out: string, extension: string): string {
+  const path = resolve(out);
+  if (!path.endsWith(extension)) throw new Error(`--out ${out}: the file name must end in ${extension}`);
+  const folder = dirname(path);
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new Error(`--out ${out}: folder ${folder} does not exist`);
+  return path;
+}
+
+export async function runInit(options: InitOptions): Promise<void> {
+  // Everything the user typed is checked before anything is built.
+  if (!(PRESET_NAMES as string[]).includes(options.preset)) {
+    throw new Error(`--preset '${options.preset}' is not a model preset: choose one of ${PRESET_NAMES.join(', ')}`);
+  }
+  const preset = options.preset as PresetName;
+  const seed = parseInteger(options.seed, '--seed');
+  const out = checkOutputPath(options.out, '.safetensors');
+
+  const backend = await selectBackend({ name: options.backend });
+  const config = maeConfig(preset);
+  const params = createMaeParams(config, initRng(seed));
+  try {
+    await saveCheckpoint(out, params, {
+      preset,
+      config,
+      normalization: CIFAR10_NORMALIZATION,
+      provenance: { bmaeVersion: BMAE_VERSION, backend: backend.name, seed, createdAt: new Date().toISOString(), command: commandLine() },
+    });
+    console.log(`wrote ${out}: ${preset} MAE, ${params.size} tensors, ${countParameters(params, false).toLocaleString('en-US')} values, seed ${seed}`);
+  } finally {
+    disposeParams(params);
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('init')
+    .description('write a freshly initialised MAE (encoder + decoder + pixel head) as a PyTorch-layout .safetensors checkpoint')
+    .option('--preset <name>', `model preset (${PRESET_NAMES.join(', ')})`, 'deit-tiny')
+    .requiredOption('--out <file>', 'checkpoint to write (.safetensors)')
+    .option('--seed <n>', 'seed of the initialisation', '0')
+    .option('--backend <name>', 'tfjs backend (default: env BMAE_BACKEND, else the fastest available)')
+    .action((options: InitOptions) => runInit(options));
+}
