@@ -3,6 +3,7 @@ import {
   composeTransforms, gatherBatch, normalizeBatch, pretrainAugmentation, randomHorizontalFlip, randomResizedCrop, sampleCropBox,
   type ImageBatch,
 } from './augment';
+import type { Rgb } from './normalization';
 import { Rng } from './random';
 import { randomSplit } from './test-fixtures';
 
@@ -145,11 +146,20 @@ describe('pipelines', () => {
     const tag = (name: string) => (batch: ImageBatch) => (order.push(name), batch);
     composeTransforms(tag('a'), tag('b'), tag('c'))(batchOf([0]), Rng.fromSeed(0));
     expect(order).toEqual(['a', 'b', 'c']);
-    const augment = pretrainAugmentation({ mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
-    const a = augment(batchOf([1, 2, 3]), Rng.fromSeed(8));
-    expect(a.pixels).toEqual(augment(batchOf([1, 2, 3]), Rng.fromSeed(8)).pixels);
-    expect(a.pixels.length).toBe(3 * IMAGE_BYTES);
-    expect(Math.min(...a.pixels)).toBeGreaterThanOrEqual(-2 - 1e-6);
-    expect(Math.max(...a.pixels)).toBeLessThanOrEqual(2 + 1e-6);
+  });
+
+  it('the fused pre-training augmentation equals gather + crop + flip + normalise with the same draws', () => {
+    const stats = { mean: [0.5, 0.4, 0.3] as Rgb, std: [0.25, 0.2, 0.3] as Rgb };
+    const indices = [7, 1, 2, 3, 0, 5, 6, 4, 1, 1];
+    const fused = pretrainAugmentation(stats)(split, indices, Rng.fromSeed(8));
+    const composed = composeTransforms(randomResizedCrop(), randomHorizontalFlip(0.5), normalizeBatch(stats))(batchOf(indices), Rng.fromSeed(8));
+    expect(fused.count).toBe(10);
+    expect([...fused.labels]).toEqual(indices.map((i) => split.labels[i]));
+    let maxDifference = 0;
+    fused.pixels.forEach((v, i) => (maxDifference = Math.max(maxDifference, Math.abs(v - composed.pixels[i]))));
+    expect(maxDifference).toBeLessThan(1e-5);
+    expect(pretrainAugmentation(stats)(split, indices, Rng.fromSeed(8)).pixels).toEqual(fused.pixels);
+    expect(pretrainAugmentation(stats)(split, indices, Rng.fromSeed(9)).pixels).not.toEqual(fused.pixels);
+    expect(() => pretrainAugmentation(stats)(split, [9], Rng.fromSeed(8))).toThrow('pretrainAugmentation: index 9 out of range 0..7');
   });
 });

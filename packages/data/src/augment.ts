@@ -1,5 +1,5 @@
 /**
- * Batch augmentations over typed arrays, seeded by an `Rng`.
+ * Batch augmentations over typed arrays, seeded by an `Rng`. Image batches are NHWC float32.
  *
  * RandomResizedCrop follows torchvision's `RandomResizedCrop.get_params` (torchvision/transforms/
  * transforms.py): up to 10 tries of area ~ U(scale) x image area and log aspect ratio ~ U(log ratio),
@@ -10,9 +10,10 @@
  * than the image. MAE pre-trains with RandomResizedCrop(scale=(0.2, 1.0)) + RandomHorizontalFlip
  * (He et al. 2022, "Masked Autoencoders Are Scalable Vision Learners", main_pretrain.py).
  *
- * The seam for later augmentations (mixup/cutmix, RandAugment): an augmentation is a
- * `BatchTransform`, a function from a batch and an `Rng` to a batch, and `composeTransforms` chains
- * them; each draws from the same stream in order, so a pipeline is reproducible from one seed.
+ * The seam for later augmentations (mixup/cutmix, RandAugment): a pipeline is a `BatchSampler`
+ * (stored uint8 images + indices -> a float batch: `gatherBatch`, or the fused `pretrainAugmentation`)
+ * followed by `BatchTransform`s, functions from a batch and an `Rng` to a batch, chained with
+ * `composeTransforms`; all draw from one stream in order, so a pipeline is reproducible from one seed.
  */
 import { IMAGE_BYTES, IMAGE_CHANNELS, IMAGE_HEIGHT, IMAGE_WIDTH, type Split } from './cifar10';
 import type { ChannelStats } from './normalization';
@@ -41,15 +42,18 @@ export function composeTransforms(...transforms: BatchTransform[]): BatchTransfo
  * @param indices images to take, in this order
  */
 export function gatherBatch(split: Split, indices: ArrayLike<number>): ImageBatch {
-  const pixels = new Float32Array(indices.length * IMAGE_BYTES);
+  // Locals, not imported bindings, in hot loops: transpiled CommonJS reads imports through getters.
+  const imageBytes = IMAGE_BYTES;
+  const images = split.images;
+  const pixels = new Float32Array(indices.length * imageBytes);
   const labels = new Uint8Array(indices.length);
   for (let b = 0; b < indices.length; b++) {
     const index = indices[b];
     if (!(index >= 0 && index < split.count)) throw new Error(`gatherBatch: index ${index} out of range 0..${split.count - 1}`);
     labels[b] = split.labels[index];
-    const src = index * IMAGE_BYTES;
-    const dst = b * IMAGE_BYTES;
-    for (let i = 0; i < IMAGE_BYTES; i++) pixels[dst + i] = split.images[src + i] * (1 / 255);
+    const src = index * imageBytes;
+    const dst = b * imageBytes;
+    for (let i = 0; i < imageBytes; i++) pixels[dst + i] = images[src + i] * (1 / 255);
   }
   return { pixels, count: indices.length, height: IMAGE_HEIGHT, width: IMAGE_WIDTH, labels };
 }
@@ -129,13 +133,18 @@ function resizeWithTaps(
       const c0 = colFirst[x];
       const c1 = colSecond[x];
       const wx = colWeight[x];
-      for (let c = 0; c < IMAGE_CHANNELS; c++) {
-        const topLeft = src[r0 + c0 + c];
-        const bottomLeft = src[r1 + c0 + c];
-        const top = topLeft + (src[r0 + c1 + c] - topLeft) * wx;
-        const bottom = bottomLeft + (src[r1 + c1 + c] - bottomLeft) * wx;
-        out[o++] = top + (bottom - top) * wy;
-      }
+      // The three channels written out: a channel loop here costs about a third of the speed.
+      const a = r0 + c0, b = r0 + c1, c = r1 + c0, d = r1 + c1;
+      let top = src[a] + (src[b] - src[a]) * wx;
+      let bottom = src[c] + (src[d] - src[c]) * wx;
+      out[o] = top + (bottom - top) * wy;
+      top = src[a + 1] + (src[b + 1] - src[a + 1]) * wx;
+      bottom = src[c + 1] + (src[d + 1] - src[c + 1]) * wx;
+      out[o + 1] = top + (bottom - top) * wy;
+      top = src[a + 2] + (src[b + 2] - src[a + 2]) * wx;
+      bottom = src[c + 2] + (src[d + 2] - src[c + 2]) * wx;
+      out[o + 2] = top + (bottom - top) * wy;
+      o += 3;
     }
   }
 }
@@ -147,21 +156,24 @@ export interface RandomResizedCropOptions {
   ratio?: readonly [number, number];
 }
 
-/** RandomResizedCrop back to the batch's own size (32x32 for CIFAR-10): a new batch. */
+/** RandomResizedCrop back to the batch's own size (32x32 for CIFAR-10): a new batch. Draws all
+ * crop boxes of the batch first, then computes them. */
 export function randomResizedCrop({ scale = [0.2, 1], ratio = [3 / 4, 4 / 3] }: RandomResizedCropOptions = {}): BatchTransform {
   if (!(scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1)) throw new Error(`randomResizedCrop: scale must satisfy 0 < min <= max <= 1, got [${scale}]`);
   if (!(ratio[0] > 0 && ratio[0] <= ratio[1])) throw new Error(`randomResizedCrop: ratio must satisfy 0 < min <= max, got [${ratio}]`);
   return (batch, rng) => {
     const { height, width, count } = batch;
+    const channels = IMAGE_CHANNELS;
     const out = new Float32Array(batch.pixels.length);
     // Tap tables are reused for every image of the batch: no allocation per image or pixel.
     const rowFirst = new Int32Array(height), rowSecond = new Int32Array(height), rowWeight = new Float32Array(height);
     const colFirst = new Int32Array(width), colSecond = new Int32Array(width), colWeight = new Float32Array(width);
+    const boxes = Array.from({ length: count }, () => sampleCropBox(rng, height, width, scale, ratio));
     for (let n = 0; n < count; n++) {
-      const box = sampleCropBox(rng, height, width, scale, ratio);
-      bilinearTaps(box.top, box.height, height, width * IMAGE_CHANNELS, rowFirst, rowSecond, rowWeight);
-      bilinearTaps(box.left, box.width, width, IMAGE_CHANNELS, colFirst, colSecond, colWeight);
-      resizeWithTaps(batch.pixels, out, n * height * width * IMAGE_CHANNELS, height, width, rowFirst, rowSecond, rowWeight, colFirst, colSecond, colWeight);
+      const box = boxes[n];
+      bilinearTaps(box.top, box.height, height, width * channels, rowFirst, rowSecond, rowWeight);
+      bilinearTaps(box.left, box.width, width, channels, colFirst, colSecond, colWeight);
+      resizeWithTaps(batch.pixels, out, n * height * width * channels, height, width, rowFirst, rowSecond, rowWeight, colFirst, colSecond, colWeight);
     }
     return { ...batch, pixels: out };
   };
@@ -170,17 +182,21 @@ export function randomResizedCrop({ scale = [0.2, 1], ratio = [3 / 4, 4 / 3] }: 
 /** Mirrors image `n` left-right, in place. */
 export function flipImage(batch: ImageBatch, n: number): void {
   const { pixels, height, width } = batch;
-  const rowLength = width * IMAGE_CHANNELS;
+  const rowLength = width * 3;
   for (let y = 0; y < height; y++) {
     const row = (n * height + y) * rowLength;
     for (let x = 0; x < width >> 1; x++) {
-      const a = row + x * IMAGE_CHANNELS;
-      const b = row + (width - 1 - x) * IMAGE_CHANNELS;
-      for (let c = 0; c < IMAGE_CHANNELS; c++) {
-        const t = pixels[a + c];
-        pixels[a + c] = pixels[b + c];
-        pixels[b + c] = t;
-      }
+      const a = row + x * 3;
+      const b = row + (width - 1 - x) * 3;
+      let t = pixels[a];
+      pixels[a] = pixels[b];
+      pixels[b] = t;
+      t = pixels[a + 1];
+      pixels[a + 1] = pixels[b + 1];
+      pixels[b + 1] = t;
+      t = pixels[a + 2];
+      pixels[a + 2] = pixels[b + 2];
+      pixels[b + 2] = t;
     }
   }
 }
@@ -195,19 +211,82 @@ export function randomHorizontalFlip(p = 0.5): BatchTransform {
 
 /** (x - mean[c]) / std[c] in place: [0, 1] pixels -> normalised network input. Draws nothing. */
 export function normalizeBatch({ mean, std }: ChannelStats): BatchTransform {
-  const scale = std.map((s) => 1 / s);
+  // Scalars, not arrays, in the loop.
+  const [m0, m1, m2] = mean;
+  const [s0, s1, s2] = std.map((s) => 1 / s);
   return (batch) => {
     const { pixels } = batch;
     for (let i = 0; i < pixels.length; i += 3) {
-      pixels[i] = (pixels[i] - mean[0]) * scale[0];
-      pixels[i + 1] = (pixels[i + 1] - mean[1]) * scale[1];
-      pixels[i + 2] = (pixels[i + 2] - mean[2]) * scale[2];
+      pixels[i] = (pixels[i] - m0) * s0;
+      pixels[i + 1] = (pixels[i + 1] - m1) * s1;
+      pixels[i + 2] = (pixels[i + 2] - m2) * s2;
     }
     return batch;
   };
 }
 
-/** MAE's pre-training pipeline: RandomResizedCrop(32, scale (0.2, 1)), horizontal flip, normalise. */
-export function pretrainAugmentation(stats: ChannelStats, crop: RandomResizedCropOptions = {}): BatchTransform {
-  return composeTransforms(randomResizedCrop(crop), randomHorizontalFlip(0.5), normalizeBatch(stats));
+/** Makes a batch from stored images: the first stage of a pipeline, before any `BatchTransform`. */
+export type BatchSampler = (split: Split, indices: ArrayLike<number>, rng: Rng) => ImageBatch;
+
+/**
+ * MAE's pre-training augmentation, RandomResizedCrop(32, scale (0.2, 1)) -> horizontal flip (p 0.5)
+ * -> normalise, fused into one pass from the stored uint8 images: the flip reverses the column taps
+ * and the normalisation (affine, so it commutes with bilinear weights that sum to 1) is applied as
+ * each value is written. It draws exactly what `gatherBatch` + `composeTransforms(randomResizedCrop(crop),
+ * randomHorizontalFlip(0.5), normalizeBatch(stats))` draws (all boxes, then all flips) and returns
+ * the same values up to float rounding; about 3x faster.
+ * @returns batch of [B, 32, 32, 3] normalised float32
+ */
+export function pretrainAugmentation(stats: ChannelStats, crop: RandomResizedCropOptions = {}): BatchSampler {
+  const { scale = [0.2, 1], ratio = [3 / 4, 4 / 3] } = crop;
+  randomResizedCrop(crop); // validates the ranges
+  const height = IMAGE_HEIGHT, width = IMAGE_WIDTH, imageBytes = IMAGE_BYTES;
+  // uint8 v -> (v / 255 - mean) / std = v * k + d, per channel.
+  const [k0, k1, k2] = stats.std.map((s) => 1 / (255 * s));
+  const [d0, d1, d2] = stats.mean.map((m, c) => -m / stats.std[c]);
+  const rowFirst = new Int32Array(height), rowSecond = new Int32Array(height), rowWeight = new Float32Array(height);
+  const colFirst = new Int32Array(width), colSecond = new Int32Array(width), colWeight = new Float32Array(width);
+  return (split, indices, rng) => {
+    const count = indices.length;
+    const boxes = Array.from({ length: count }, () => sampleCropBox(rng, height, width, scale, ratio));
+    const flips = Array.from({ length: count }, () => rng.uniform() < 0.5);
+    const src = split.images;
+    const pixels = new Float32Array(count * imageBytes);
+    const labels = new Uint8Array(count);
+    for (let n = 0; n < count; n++) {
+      const index = indices[n];
+      if (!(index >= 0 && index < split.count)) throw new Error(`pretrainAugmentation: index ${index} out of range 0..${split.count - 1}`);
+      labels[n] = split.labels[index];
+      const box = boxes[n];
+      bilinearTaps(box.top, box.height, height, width * 3, rowFirst, rowSecond, rowWeight);
+      bilinearTaps(box.left, box.width, width, 3, colFirst, colSecond, colWeight);
+      if (flips[n]) {
+        colFirst.reverse();
+        colSecond.reverse();
+        colWeight.reverse();
+      }
+      const base = index * imageBytes;
+      let o = n * imageBytes;
+      for (let y = 0; y < height; y++) {
+        const r0 = base + rowFirst[y];
+        const r1 = base + rowSecond[y];
+        const wy = rowWeight[y];
+        for (let x = 0; x < width; x++) {
+          const wx = colWeight[x];
+          const a = r0 + colFirst[x], b = r0 + colSecond[x], c = r1 + colFirst[x], d = r1 + colSecond[x];
+          let top = src[a] + (src[b] - src[a]) * wx;
+          let bottom = src[c] + (src[d] - src[c]) * wx;
+          pixels[o] = (top + (bottom - top) * wy) * k0 + d0;
+          top = src[a + 1] + (src[b + 1] - src[a + 1]) * wx;
+          bottom = src[c + 1] + (src[d + 1] - src[c + 1]) * wx;
+          pixels[o + 1] = (top + (bottom - top) * wy) * k1 + d1;
+          top = src[a + 2] + (src[b + 2] - src[a + 2]) * wx;
+          bottom = src[c + 2] + (src[d + 2] - src[c + 2]) * wx;
+          pixels[o + 2] = (top + (bottom - top) * wy) * k2 + d2;
+          o += 3;
+        }
+      }
+    }
+    return { pixels, count, height, width, labels };
+  };
 }

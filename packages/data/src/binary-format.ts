@@ -24,6 +24,8 @@ const PLANE = IMAGE_HEIGHT * IMAGE_WIDTH;
  */
 function decodeRecordsInto(bytes: Uint8Array, out: Split, offset: number, numClasses: number, where: string): void {
   const count = bytes.length / RECORD_BYTES;
+  const imageBytes = IMAGE_BYTES; // a local: transpiled CommonJS reads imports through getters
+  const images = out.images;
   for (let n = 0; n < count; n++) {
     const record = n * RECORD_BYTES;
     const label = bytes[record];
@@ -32,12 +34,12 @@ function decodeRecordsInto(bytes: Uint8Array, out: Split, offset: number, numCla
     }
     out.labels[offset + n] = label;
     const planes = record + 1;
-    const image = (offset + n) * IMAGE_BYTES;
+    const image = (offset + n) * imageBytes;
     for (let p = 0; p < PLANE; p++) {
       const o = image + 3 * p;
-      out.images[o] = bytes[planes + p];
-      out.images[o + 1] = bytes[planes + PLANE + p];
-      out.images[o + 2] = bytes[planes + 2 * PLANE + p];
+      images[o] = bytes[planes + p];
+      images[o + 1] = bytes[planes + PLANE + p];
+      images[o + 2] = bytes[planes + 2 * PLANE + p];
     }
   }
 }

@@ -4,7 +4,7 @@ export { loadCifar10, resolveCacheDir, type Cifar10, type LoadCifar10Options } f
 export { computeChannelStats, normalizeImages, type ChannelStats, type Rgb } from './normalization';
 export {
   composeTransforms, gatherBatch, normalizeBatch, pretrainAugmentation, randomHorizontalFlip, randomResizedCrop, sampleCropBox,
-  type BatchTransform, type CropBox, type ImageBatch, type RandomResizedCropOptions,
+  type BatchSampler, type BatchTransform, type CropBox, type ImageBatch, type RandomResizedCropOptions,
 } from './augment';
 export { batchIndices, epochOrder, stratifiedIndices, subsetSplit } from './batching';
 export { CIFAR10_BINARY } from './download';

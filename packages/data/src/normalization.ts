@@ -53,7 +53,8 @@ export function computeChannelStats(images: Uint8Array): ChannelStats {
  * @returns [B, 32, 32, 3] float32, B = indices.length or N
  */
 export function normalizeImages(images: Uint8Array, stats: ChannelStats, indices?: ArrayLike<number>): Float32Array {
-  const count = images.length / IMAGE_BYTES;
+  const imageBytes = IMAGE_BYTES; // a local: transpiled CommonJS reads imports through getters
+  const count = images.length / imageBytes;
   const scale = stats.std.map((s) => 1 / (255 * s));
   const offset = stats.mean.map((m, c) => -m / stats.std[c]);
   if (!indices) {
@@ -65,13 +66,13 @@ export function normalizeImages(images: Uint8Array, stats: ChannelStats, indices
     }
     return out;
   }
-  const out = new Float32Array(indices.length * IMAGE_BYTES);
+  const out = new Float32Array(indices.length * imageBytes);
   for (let b = 0; b < indices.length; b++) {
     const index = indices[b];
     if (!(index >= 0 && index < count)) throw new Error(`normalizeImages: index ${index} out of range 0..${count - 1}`);
-    const src = index * IMAGE_BYTES;
-    const dst = b * IMAGE_BYTES;
-    for (let i = 0; i < IMAGE_BYTES; i += 3) {
+    const src = index * imageBytes;
+    const dst = b * imageBytes;
+    for (let i = 0; i < imageBytes; i += 3) {
       out[dst + i] = images[src + i] * scale[0] + offset[0];
       out[dst + i + 1] = images[src + i + 1] * scale[1] + offset[1];
       out[dst + i + 2] = images[src + i + 2] * scale[2] + offset[2];
