@@ -40,7 +40,7 @@ export function checkOutputPath(out: string, extension: string): string {
   return path;
 }
 
-export async function runInit(options: InitOptions): Promise<void> {
+export async function runInit(options: InitOptions, log: (line: string) => void = (line) => console.log(line)): Promise<void> {
   // Everything the user typed is checked before anything is built.
   if (!(PRESET_NAMES as string[]).includes(options.preset)) {
     throw new Error(`--preset '${options.preset}' is not a model preset: choose one of ${PRESET_NAMES.join(', ')}`);
@@ -49,7 +49,7 @@ export async function runInit(options: InitOptions): Promise<void> {
   const seed = parseInteger(options.seed, '--seed');
   const out = checkOutputPath(options.out, '.safetensors');
 
-  const backend = await selectBackend({ name: options.backend });
+  const backend = await selectBackend({ name: options.backend, log });
   const config = maeConfig(preset);
   const params = createMaeParams(config, initRng(seed));
   try {
@@ -59,7 +59,7 @@ export async function runInit(options: InitOptions): Promise<void> {
       normalization: CIFAR10_NORMALIZATION,
       provenance: { bmaeVersion: BMAE_VERSION, backend: backend.name, seed, createdAt: new Date().toISOString(), command: commandLine() },
     });
-    console.log(`wrote ${out}: ${preset} MAE, ${params.size} tensors, ${countParameters(params, false).toLocaleString('en-US')} values, seed ${seed}`);
+    log(`wrote ${out}: ${preset} MAE, ${params.size} tensors, ${countParameters(params, false).toLocaleString('en-US')} values, seed ${seed}`);
   } finally {
     disposeParams(params);
   }
@@ -73,5 +73,7 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'checkpoint to write (.safetensors)')
     .option('--seed <n>', 'seed of the initialisation', '0')
     .option('--backend <name>', 'tfjs backend (default: env BMAE_BACKEND, else the fastest available)')
-    .action((options: InitOptions) => runInit(options));
+    .action(async (options: InitOptions) => {
+      await runInit(options);
+    });
 }
