@@ -1,6 +1,6 @@
 import { IMAGE_BYTES } from './cifar10';
 import {
-  composeTransforms, gatherBatch, normalizeBatch, pretrainAugmentation, randomHorizontalFlip, randomResizedCrop, sampleCropBox,
+  composeTransforms, gatherBatch, normalizeBatch, pretrainAugmentation, pretrainSampler, randomHorizontalFlip, randomResizedCrop, sampleCropBox,
   type ImageBatch,
 } from './augment';
 import type { Rgb } from './normalization';
@@ -148,18 +148,21 @@ describe('pipelines', () => {
     expect(order).toEqual(['a', 'b', 'c']);
   });
 
-  it('the fused pre-training augmentation equals gather + crop + flip + normalise with the same draws', () => {
+  it('the fused pre-training augmentations equal gather + crop + flip + normalise with the same draws', () => {
     const stats = { mean: [0.5, 0.4, 0.3] as Rgb, std: [0.25, 0.2, 0.3] as Rgb };
     const indices = [7, 1, 2, 3, 0, 5, 6, 4, 1, 1];
-    const fused = pretrainAugmentation(stats)(split, indices, Rng.fromSeed(8));
     const composed = composeTransforms(randomResizedCrop(), randomHorizontalFlip(0.5), normalizeBatch(stats))(batchOf(indices), Rng.fromSeed(8));
-    expect(fused.count).toBe(10);
-    expect([...fused.labels]).toEqual(indices.map((i) => split.labels[i]));
-    let maxDifference = 0;
-    fused.pixels.forEach((v, i) => (maxDifference = Math.max(maxDifference, Math.abs(v - composed.pixels[i]))));
-    expect(maxDifference).toBeLessThan(1e-5);
-    expect(pretrainAugmentation(stats)(split, indices, Rng.fromSeed(8)).pixels).toEqual(fused.pixels);
-    expect(pretrainAugmentation(stats)(split, indices, Rng.fromSeed(9)).pixels).not.toEqual(fused.pixels);
-    expect(() => pretrainAugmentation(stats)(split, [9], Rng.fromSeed(8))).toThrow('pretrainAugmentation: index 9 out of range 0..7');
+    const fromFloats = pretrainAugmentation(stats)(batchOf(indices), Rng.fromSeed(8));
+    const fromBytes = pretrainSampler(stats)(split, indices, Rng.fromSeed(8));
+    for (const fused of [fromFloats, fromBytes]) {
+      expect(fused.count).toBe(10);
+      expect([...fused.labels]).toEqual(indices.map((i) => split.labels[i]));
+      let maxDifference = 0;
+      fused.pixels.forEach((v, i) => (maxDifference = Math.max(maxDifference, Math.abs(v - composed.pixels[i]))));
+      expect(maxDifference).toBeLessThan(1e-5);
+    }
+    expect(pretrainSampler(stats)(split, indices, Rng.fromSeed(8)).pixels).toEqual(fromBytes.pixels);
+    expect(pretrainSampler(stats)(split, indices, Rng.fromSeed(9)).pixels).not.toEqual(fromBytes.pixels);
+    expect(() => pretrainSampler(stats)(split, [9], Rng.fromSeed(8))).toThrow('pretrainSampler: index 9 out of range 0..7');
   });
 });

@@ -11,7 +11,7 @@
  * (He et al. 2022, "Masked Autoencoders Are Scalable Vision Learners", main_pretrain.py).
  *
  * The seam for later augmentations (mixup/cutmix, RandAugment): a pipeline is a `BatchSampler`
- * (stored uint8 images + indices -> a float batch: `gatherBatch`, or the fused `pretrainAugmentation`)
+ * (stored uint8 images + indices -> a float batch: `gatherBatch`, or the fused `pretrainSampler`)
  * followed by `BatchTransform`s, functions from a batch and an `Rng` to a batch, chained with
  * `composeTransforms`; all draw from one stream in order, so a pipeline is reproducible from one seed.
  */
@@ -229,64 +229,117 @@ export function normalizeBatch({ mean, std }: ChannelStats): BatchTransform {
 export type BatchSampler = (split: Split, indices: ArrayLike<number>, rng: Rng) => ImageBatch;
 
 /**
- * MAE's pre-training augmentation, RandomResizedCrop(32, scale (0.2, 1)) -> horizontal flip (p 0.5)
- * -> normalise, fused into one pass from the stored uint8 images: the flip reverses the column taps
- * and the normalisation (affine, so it commutes with bilinear weights that sum to 1) is applied as
- * each value is written. It draws exactly what `gatherBatch` + `composeTransforms(randomResizedCrop(crop),
- * randomHorizontalFlip(0.5), normalizeBatch(stats))` draws (all boxes, then all flips) and returns
- * the same values up to float rounding; about 3x faster.
- * @returns batch of [B, 32, 32, 3] normalised float32
+ * Crop + optional flip + per-channel affine (v * k[c] + d[c]) of one image in one pass. The flip
+ * reverses the column taps; the affine commutes with bilinear weights that sum to 1.
+ * @param src [N, 32, 32, 3] float32 (one element type only: a polymorphic read here halves the speed)
  */
-export function pretrainAugmentation(stats: ChannelStats, crop: RandomResizedCropOptions = {}): BatchSampler {
+function cropFlipAffine(
+  src: Float32Array, srcBase: number, box: CropBox, flip: boolean, out: Float32Array, outBase: number,
+  k: readonly number[], d: readonly number[], taps: Taps,
+): void {
+  const height = IMAGE_HEIGHT, width = IMAGE_WIDTH;
+  const { rowFirst, rowSecond, rowWeight, colFirst, colSecond, colWeight } = taps;
+  bilinearTaps(box.top, box.height, height, width * 3, rowFirst, rowSecond, rowWeight);
+  bilinearTaps(box.left, box.width, width, 3, colFirst, colSecond, colWeight);
+  if (flip) {
+    colFirst.reverse();
+    colSecond.reverse();
+    colWeight.reverse();
+  }
+  const [k0, k1, k2] = k;
+  const [d0, d1, d2] = d;
+  let o = outBase;
+  for (let y = 0; y < height; y++) {
+    const r0 = srcBase + rowFirst[y];
+    const r1 = srcBase + rowSecond[y];
+    const wy = rowWeight[y];
+    for (let x = 0; x < width; x++) {
+      const wx = colWeight[x];
+      const a = r0 + colFirst[x], b = r0 + colSecond[x], c = r1 + colFirst[x], e = r1 + colSecond[x];
+      let top = src[a] + (src[b] - src[a]) * wx;
+      let bottom = src[c] + (src[e] - src[c]) * wx;
+      out[o] = (top + (bottom - top) * wy) * k0 + d0;
+      top = src[a + 1] + (src[b + 1] - src[a + 1]) * wx;
+      bottom = src[c + 1] + (src[e + 1] - src[c + 1]) * wx;
+      out[o + 1] = (top + (bottom - top) * wy) * k1 + d1;
+      top = src[a + 2] + (src[b + 2] - src[a + 2]) * wx;
+      bottom = src[c + 2] + (src[e + 2] - src[c + 2]) * wx;
+      out[o + 2] = (top + (bottom - top) * wy) * k2 + d2;
+      o += 3;
+    }
+  }
+}
+
+interface Taps {
+  rowFirst: Int32Array; rowSecond: Int32Array; rowWeight: Float32Array;
+  colFirst: Int32Array; colSecond: Int32Array; colWeight: Float32Array;
+}
+const makeTaps = (): Taps => ({
+  rowFirst: new Int32Array(IMAGE_HEIGHT), rowSecond: new Int32Array(IMAGE_HEIGHT), rowWeight: new Float32Array(IMAGE_HEIGHT),
+  colFirst: new Int32Array(IMAGE_WIDTH), colSecond: new Int32Array(IMAGE_WIDTH), colWeight: new Float32Array(IMAGE_WIDTH),
+});
+
+/** All crop boxes of a batch, then all flips: the draw order of crop-then-flip transforms. */
+function drawCropsAndFlips(rng: Rng, count: number, scale: readonly [number, number], ratio: readonly [number, number]) {
+  const boxes = Array.from({ length: count }, () => sampleCropBox(rng, IMAGE_HEIGHT, IMAGE_WIDTH, scale, ratio));
+  const flips = Array.from({ length: count }, () => rng.uniform() < 0.5);
+  return { boxes, flips };
+}
+
+/**
+ * MAE's pre-training augmentation as one transform of a [0, 1] batch (from `gatherBatch`):
+ * RandomResizedCrop(32, scale (0.2, 1)) -> horizontal flip (p 0.5) -> normalise, fused into one pass.
+ * Draws exactly what `composeTransforms(randomResizedCrop(crop), randomHorizontalFlip(0.5),
+ * normalizeBatch(stats))` draws and returns the same values up to float rounding.
+ * For CIFAR-10's 32x32 images.
+ * @returns a new batch, [B, 32, 32, 3] normalised float32
+ */
+export function pretrainAugmentation(stats: ChannelStats, crop: RandomResizedCropOptions = {}): BatchTransform {
   const { scale = [0.2, 1], ratio = [3 / 4, 4 / 3] } = crop;
   randomResizedCrop(crop); // validates the ranges
-  const height = IMAGE_HEIGHT, width = IMAGE_WIDTH, imageBytes = IMAGE_BYTES;
-  // uint8 v -> (v / 255 - mean) / std = v * k + d, per channel.
-  const [k0, k1, k2] = stats.std.map((s) => 1 / (255 * s));
-  const [d0, d1, d2] = stats.mean.map((m, c) => -m / stats.std[c]);
-  const rowFirst = new Int32Array(height), rowSecond = new Int32Array(height), rowWeight = new Float32Array(height);
-  const colFirst = new Int32Array(width), colSecond = new Int32Array(width), colWeight = new Float32Array(width);
+  const k = stats.std.map((s) => 1 / s);
+  const d = stats.mean.map((m, c) => -m / stats.std[c]);
+  const taps = makeTaps();
+  return (batch, rng) => {
+    if (batch.height !== IMAGE_HEIGHT || batch.width !== IMAGE_WIDTH) {
+      throw new Error(`pretrainAugmentation: expected ${IMAGE_HEIGHT}x${IMAGE_WIDTH} images, got ${batch.height}x${batch.width}`);
+    }
+    const { boxes, flips } = drawCropsAndFlips(rng, batch.count, scale, ratio);
+    const pixels = new Float32Array(batch.pixels.length);
+    for (let n = 0; n < batch.count; n++) cropFlipAffine(batch.pixels, n * IMAGE_BYTES, boxes[n], flips[n], pixels, n * IMAGE_BYTES, k, d, taps);
+    return { ...batch, pixels };
+  };
+}
+
+/**
+ * The same augmentation straight from the stored uint8 images, skipping `gatherBatch`'s float copy:
+ * `pretrainSampler(stats)(split, indices, rng)` equals `pretrainAugmentation(stats)(gatherBatch(split,
+ * indices), rng)` up to float rounding, with the same draws, and is the fastest path.
+ * @returns batch of [B, 32, 32, 3] normalised float32
+ */
+export function pretrainSampler(stats: ChannelStats, crop: RandomResizedCropOptions = {}): BatchSampler {
+  const { scale = [0.2, 1], ratio = [3 / 4, 4 / 3] } = crop;
+  randomResizedCrop(crop); // validates the ranges
+  // uint8 v -> (v / 255 - mean) / std = v * k[c] + d[c]
+  const k = stats.std.map((s) => 1 / (255 * s));
+  const d = stats.mean.map((m, c) => -m / stats.std[c]);
+  const taps = makeTaps();
+  const imageBytes = IMAGE_BYTES;
+  const scratch = new Float32Array(imageBytes); // one image as 0..255 floats, reused
   return (split, indices, rng) => {
+    const images = split.images;
     const count = indices.length;
-    const boxes = Array.from({ length: count }, () => sampleCropBox(rng, height, width, scale, ratio));
-    const flips = Array.from({ length: count }, () => rng.uniform() < 0.5);
-    const src = split.images;
+    const { boxes, flips } = drawCropsAndFlips(rng, count, scale, ratio);
     const pixels = new Float32Array(count * imageBytes);
     const labels = new Uint8Array(count);
     for (let n = 0; n < count; n++) {
       const index = indices[n];
-      if (!(index >= 0 && index < split.count)) throw new Error(`pretrainAugmentation: index ${index} out of range 0..${split.count - 1}`);
+      if (!(index >= 0 && index < split.count)) throw new Error(`pretrainSampler: index ${index} out of range 0..${split.count - 1}`);
       labels[n] = split.labels[index];
-      const box = boxes[n];
-      bilinearTaps(box.top, box.height, height, width * 3, rowFirst, rowSecond, rowWeight);
-      bilinearTaps(box.left, box.width, width, 3, colFirst, colSecond, colWeight);
-      if (flips[n]) {
-        colFirst.reverse();
-        colSecond.reverse();
-        colWeight.reverse();
-      }
       const base = index * imageBytes;
-      let o = n * imageBytes;
-      for (let y = 0; y < height; y++) {
-        const r0 = base + rowFirst[y];
-        const r1 = base + rowSecond[y];
-        const wy = rowWeight[y];
-        for (let x = 0; x < width; x++) {
-          const wx = colWeight[x];
-          const a = r0 + colFirst[x], b = r0 + colSecond[x], c = r1 + colFirst[x], d = r1 + colSecond[x];
-          let top = src[a] + (src[b] - src[a]) * wx;
-          let bottom = src[c] + (src[d] - src[c]) * wx;
-          pixels[o] = (top + (bottom - top) * wy) * k0 + d0;
-          top = src[a + 1] + (src[b + 1] - src[a + 1]) * wx;
-          bottom = src[c + 1] + (src[d + 1] - src[c + 1]) * wx;
-          pixels[o + 1] = (top + (bottom - top) * wy) * k1 + d1;
-          top = src[a + 2] + (src[b + 2] - src[a + 2]) * wx;
-          bottom = src[c + 2] + (src[d + 2] - src[c + 2]) * wx;
-          pixels[o + 2] = (top + (bottom - top) * wy) * k2 + d2;
-          o += 3;
-        }
-      }
+      for (let i = 0; i < imageBytes; i++) scratch[i] = images[base + i];
+      cropFlipAffine(scratch, 0, boxes[n], flips[n], pixels, n * imageBytes, k, d, taps);
     }
-    return { pixels, count, height, width, labels };
+    return { pixels, count, height: IMAGE_HEIGHT, width: IMAGE_WIDTH, labels };
   };
 }

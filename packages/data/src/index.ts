@@ -3,7 +3,7 @@ export { CIFAR10_CLASS_NAMES, IMAGE_BYTES, IMAGE_CHANNELS, IMAGE_HEIGHT, IMAGE_W
 export { loadCifar10, resolveCacheDir, type Cifar10, type LoadCifar10Options } from './load-cifar10';
 export { computeChannelStats, normalizeImages, type ChannelStats, type Rgb } from './normalization';
 export {
-  composeTransforms, gatherBatch, normalizeBatch, pretrainAugmentation, randomHorizontalFlip, randomResizedCrop, sampleCropBox,
+  composeTransforms, gatherBatch, normalizeBatch, pretrainAugmentation, pretrainSampler, randomHorizontalFlip, randomResizedCrop, sampleCropBox,
   type BatchSampler, type BatchTransform, type CropBox, type ImageBatch, type RandomResizedCropOptions,
 } from './augment';
 export { batchIndices, epochOrder, stratifiedIndices, subsetSplit } from './batching';
