@@ -1,10 +1,12 @@
 // Every sub-command of `bmae`, one module each; a module exports `register(program)`.
 // Adding a command: write ./<name>.ts and list its register function here.
 import type { Command } from 'commander';
+import { register as registerData } from './data';
 import { register as registerEmbed } from './embed';
 import { register as registerInit } from './init';
 
 export const commandRegistrations: ReadonlyArray<(program: Command) => void> = [
   registerInit,
   registerEmbed,
+  registerData,
 ];
