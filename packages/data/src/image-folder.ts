@@ -9,9 +9,11 @@ import { compareCodeUnits, IMAGE_BYTES, IMAGE_CHANNELS, IMAGE_HEIGHT, IMAGE_WIDT
 import { errorMessage } from './error-message';
 
 const IMAGE_EXTENSION = /\.(png|jpe?g)$/i;
+/** Hidden files and macOS archive debris (__MACOSX/, ._name) are not images of the data set. */
+const HIDDEN = /(^|\/)(\.|__MACOSX(\/|$))/;
 
 export function isImagePath(path: string): boolean {
-  return IMAGE_EXTENSION.test(path);
+  return IMAGE_EXTENSION.test(path) && !HIDDEN.test(path);
 }
 
 /** Where each image goes: per split, per class (in label order), sorted image paths. */
@@ -62,6 +64,7 @@ export function planImageFolder(files: readonly string[], directories: readonly 
   }
   // A class folder with no images would silently shift every later label: refuse it.
   for (const dir of directories) {
+    if (HIDDEN.test(dir)) continue;
     const parts = dir.startsWith(root) ? dir.slice(root.length).split('/') : [];
     if (parts.length === 2 && (SPLIT_NAMES as readonly string[]).includes(parts[0]) && !bySplit.get(parts[0])?.has(parts[1])) {
       throw new Error(`${where}: empty class folder ${root}${dir.slice(root.length)}/ (no .png/.jpg/.jpeg images)`);
