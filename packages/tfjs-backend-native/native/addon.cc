@@ -1,0 +1,241 @@
+// Node-API bindings. Every function takes the cpu backend's Float32Arrays as they are (no copies),
+// checks that the sizes it is told agree with the buffers (a wrong size would be a memory error,
+// so it is a thrown RangeError instead), and computes synchronously on the thread pool.
+#include <cblas.h>
+#include <napi.h>
+
+#include <algorithm>
+#include <string>
+
+#include "kernels.h"
+#include "thread_pool.h"
+
+namespace bmae {
+
+namespace {
+
+Napi::Float32Array floats(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a Float32Array");
+  return info[i].As<Napi::Float32Array>();
+}
+
+Napi::Int32Array ints(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be an Int32Array");
+  return info[i].As<Napi::Int32Array>();
+}
+
+int64_t integer(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
+  const int64_t v = info[i].As<Napi::Number>().Int64Value();
+  if (v < 0) throw Napi::RangeError::New(info.Env(), std::string(name) + " must be >= 0");
+  return v;
+}
+
+float number(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
+  return info[i].As<Napi::Number>().FloatValue();
+}
+
+Shape shapeArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsArray()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be an array");
+  const auto arr = info[i].As<Napi::Array>();
+  Shape s(arr.Length());
+  for (uint32_t k = 0; k < arr.Length(); ++k) {
+    const Napi::Value v = arr.Get(k);
+    if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must hold numbers");
+    s[k] = v.As<Napi::Number>().Int64Value();
+  }
+  return s;
+}
+
+int64_t sizeOf(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+void requireLength(const Napi::Env& env, const Napi::TypedArray& arr, int64_t need, const char* name) {
+  if (static_cast<int64_t>(arr.ElementLength()) < need)
+    throw Napi::RangeError::New(env, std::string(name) + " has " + std::to_string(arr.ElementLength()) +
+                                         " elements, needs " + std::to_string(need));
+}
+
+// unary(op, x, out)
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  const int64_t op = integer(info, 0, "op");
+  if (op > static_cast<int64_t>(UnaryOp::Abs)) throw Napi::RangeError::New(info.Env(), "unknown unary op");
+  auto x = floats(info, 1, "x");
+  auto out = floats(info, 2, "out");
+  requireLength(info.Env(), out, x.ElementLength(), "out");
+  unary(static_cast<UnaryOp>(op), x.Data(), out.Data(), x.ElementLength());
+  return info.Env().Undefined();
+}
+
+// binary(op, a, aShape, b, bShape, out, outShape)
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  const int64_t op = integer(info, 0, "op");
+  if (op > static_cast<int64_t>(BinaryOp::Minimum)) throw Napi::RangeError::New(info.Env(), "unknown binary op");
+  auto a = floats(info, 1, "a");
+  const Shape aShape = shapeArg(info, 2, "aShape");
+  auto b = floats(info, 3, "b");
+  const Shape bShape = shapeArg(info, 4, "bShape");
+  auto out = floats(info, 5, "out");
+  const Shape outShape = shapeArg(info, 6, "outShape");
+  if (aShape.size() > outShape.size() || bShape.size() > outShape.size())
+    throw Napi::RangeError::New(info.Env(), "input rank exceeds output rank");
+  for (size_t k = 0; k < outShape.size(); ++k) {
+    const size_t ka = k + aShape.size(), kb = k + bShape.size();
+    const int64_t o = outShape[k];
+    const int64_t ad = ka >= outShape.size() ? aShape[ka - outShape.size()] : 1;
+    const int64_t bd = kb >= outShape.size() ? bShape[kb - outShape.size()] : 1;
+    if ((ad != o && ad != 1) || (bd != o && bd != 1))
+      throw Napi::RangeError::New(info.Env(), "shapes do not broadcast to the output shape");
+  }
+  requireLength(info.Env(), a, sizeOf(aShape), "a");
+  requireLength(info.Env(), b, sizeOf(bShape), "b");
+  requireLength(info.Env(), out, sizeOf(outShape), "out");
+  binary(static_cast<BinaryOp>(op), a.Data(), aShape, b.Data(), bShape, out.Data(), outShape);
+  return info.Env().Undefined();
+}
+
+// reduce(op, x, outer, reduced, inner, out)
+Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  const int64_t op = integer(info, 0, "op");
+  if (op > static_cast<int64_t>(ReduceOp::Min)) throw Napi::RangeError::New(info.Env(), "unknown reduce op");
+  auto x = floats(info, 1, "x");
+  const int64_t outer = integer(info, 2, "outer"), reduced = integer(info, 3, "reduced"),
+                inner = integer(info, 4, "inner");
+  auto out = floats(info, 5, "out");
+  requireLength(info.Env(), x, outer * reduced * inner, "x");
+  requireLength(info.Env(), out, outer * inner, "out");
+  reduce(static_cast<ReduceOp>(op), x.Data(), outer, reduced, inner, out.Data());
+  return info.Env().Undefined();
+}
+
+// softmax(x, rows, cols, out)
+Napi::Value Softmax(const Napi::CallbackInfo& info) {
+  auto x = floats(info, 0, "x");
+  const int64_t rows = integer(info, 1, "rows"), cols = integer(info, 2, "cols");
+  auto out = floats(info, 3, "out");
+  requireLength(info.Env(), x, rows * cols, "x");
+  requireLength(info.Env(), out, rows * cols, "out");
+  softmax(x.Data(), rows, cols, out.Data());
+  return info.Env().Undefined();
+}
+
+// stridedCopy(src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape)
+Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
+  auto src = floats(info, 0, "src");
+  const int64_t srcOffset = integer(info, 1, "srcOffset");
+  const Shape srcStrides = shapeArg(info, 2, "srcStrides");
+  auto dst = floats(info, 3, "dst");
+  const int64_t dstOffset = integer(info, 4, "dstOffset");
+  const Shape dstStrides = shapeArg(info, 5, "dstStrides");
+  const Shape shape = shapeArg(info, 6, "shape");
+  if (srcStrides.size() != shape.size() || dstStrides.size() != shape.size())
+    throw Napi::RangeError::New(info.Env(), "strides and shape must have the same length");
+  if (sizeOf(shape) == 0) return info.Env().Undefined();
+  // The last element touched on each side must be inside the buffer (strides are non-negative).
+  int64_t srcLast = srcOffset, dstLast = dstOffset;
+  for (size_t k = 0; k < shape.size(); ++k) {
+    if (srcStrides[k] < 0 || dstStrides[k] < 0 || shape[k] < 0)
+      throw Napi::RangeError::New(info.Env(), "negative stride or size");
+    srcLast += (shape[k] - 1) * srcStrides[k];
+    dstLast += (shape[k] - 1) * dstStrides[k];
+  }
+  requireLength(info.Env(), src, srcLast + 1, "src");
+  requireLength(info.Env(), dst, dstLast + 1, "dst");
+  stridedCopy(src.Data(), srcOffset, srcStrides, dst.Data(), dstOffset, dstStrides, shape);
+  return info.Env().Undefined();
+}
+
+// batchMatMul(a, b, c, aIndex, bIndex, M, N, K, transA, transB, bias | null)
+Napi::Value BatchMatMul(const Napi::CallbackInfo& info) {
+  auto a = floats(info, 0, "a");
+  auto b = floats(info, 1, "b");
+  auto c = floats(info, 2, "c");
+  auto aIndex = ints(info, 3, "aIndex");
+  auto bIndex = ints(info, 4, "bIndex");
+  const int64_t M = integer(info, 5, "M"), N = integer(info, 6, "N"), K = integer(info, 7, "K");
+  const bool transA = info[8].ToBoolean(), transB = info[9].ToBoolean();
+  const float* bias = nullptr;
+  if (!info[10].IsNull() && !info[10].IsUndefined()) {
+    auto biasArr = floats(info, 10, "bias");
+    requireLength(info.Env(), biasArr, N, "bias");
+    bias = biasArr.Data();
+  }
+  const int64_t batch = aIndex.ElementLength();
+  if (static_cast<int64_t>(bIndex.ElementLength()) != batch)
+    throw Napi::RangeError::New(info.Env(), "aIndex and bIndex must have the same length");
+  const int32_t* ai = aIndex.Data();
+  const int32_t* bi = bIndex.Data();
+  int64_t aMats = 0, bMats = 0;
+  for (int64_t i = 0; i < batch; ++i) {
+    if (ai[i] < 0 || bi[i] < 0) throw Napi::RangeError::New(info.Env(), "negative batch index");
+    aMats = std::max<int64_t>(aMats, ai[i] + 1);
+    bMats = std::max<int64_t>(bMats, bi[i] + 1);
+  }
+  requireLength(info.Env(), a, aMats * M * K, "a");
+  requireLength(info.Env(), b, bMats * K * N, "b");
+  requireLength(info.Env(), c, batch * M * N, "c");
+  batchMatMul(a.Data(), b.Data(), c.Data(), batch, ai, bi, M, N, K, transA, transB, bias);
+  return info.Env().Undefined();
+}
+
+// adamW(param, m, v, grad, paramOut, mOut, vOut, lr, beta1, beta2, eps, weightDecay, bc1, bc2)
+Napi::Value AdamW(const Napi::CallbackInfo& info) {
+  auto param = floats(info, 0, "param");
+  const int64_t n = param.ElementLength();
+  const char* names[] = {"param", "m", "v", "grad", "paramOut", "mOut", "vOut"};
+  float* ptr[7];
+  for (size_t i = 0; i < 7; ++i) {
+    auto arr = floats(info, i, names[i]);
+    if (static_cast<int64_t>(arr.ElementLength()) != n)
+      throw Napi::RangeError::New(info.Env(), std::string(names[i]) + " has " +
+                                                  std::to_string(arr.ElementLength()) + " elements, param has " +
+                                                  std::to_string(n));
+    ptr[i] = arr.Data();
+  }
+  AdamWParams p{number(info, 7, "lr"),  number(info, 8, "beta1"),        number(info, 9, "beta2"),
+                number(info, 10, "eps"), number(info, 11, "weightDecay"), number(info, 12, "biasCorrection1"),
+                number(info, 13, "biasCorrection2")};
+  adamW(ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], ptr[6], n, p);
+  return info.Env().Undefined();
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  const int64_t n = integer(info, 0, "threads");
+  if (n < 1) throw Napi::RangeError::New(info.Env(), "threads must be >= 1");
+  setThreads(static_cast<int>(n));
+  return info.Env().Undefined();
+}
+
+Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), getThreads()); }
+
+Napi::Value BlasConfig(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), openblas_get_config());
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("reduce", Napi::Function::New(env, Reduce));
+  exports.Set("softmax", Napi::Function::New(env, Softmax));
+  exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
+  exports.Set("batchMatMul", Napi::Function::New(env, BatchMatMul));
+  exports.Set("adamW", Napi::Function::New(env, AdamW));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("getThreads", Napi::Function::New(env, GetThreads));
+  exports.Set("blasConfig", Napi::Function::New(env, BlasConfig));
+  return exports;
+}
+
+}  // namespace
+
+}  // namespace bmae
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return bmae::Init(env, exports); }
+
+NODE_API_MODULE(bmae_native, InitModule)

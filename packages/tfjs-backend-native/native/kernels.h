@@ -1,0 +1,51 @@
+// The native kernels. All work on contiguous row-major float32 buffers owned by JavaScript
+// (the cpu backend's Float32Arrays): nothing here allocates tensors or keeps pointers.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace bmae {
+
+using Shape = std::vector<int64_t>;
+
+enum class UnaryOp { Exp, Tanh, Erf, Sqrt, Rsqrt, Square, Neg, Reciprocal, Log, Relu, Sigmoid, Abs };
+enum class BinaryOp { Add, Sub, Mul, Div, SquaredDifference, Maximum, Minimum };
+enum class ReduceOp { Sum, Mean, Max, Min };
+
+void unary(UnaryOp op, const float* x, float* out, int64_t n);
+
+/** out[outShape] = a[aShape] op b[bShape] with numpy broadcasting; shapes are right-aligned. */
+void binary(BinaryOp op, const float* a, const Shape& aShape, const float* b, const Shape& bShape, float* out,
+            const Shape& outShape);
+
+/** out[o, i] = reduce over r of x[o, r, i], for x viewed as [outer, reduced, inner]. */
+void reduce(ReduceOp op, const float* x, int64_t outer, int64_t reduced, int64_t inner, float* out);
+
+/** Row-wise softmax of x viewed as [rows, cols]. */
+void softmax(const float* x, int64_t rows, int64_t cols, float* out);
+
+/**
+ * General strided copy: dst[dstOffset + sum(i_k * dstStrides[k])] = src[srcOffset + sum(i_k * srcStrides[k])]
+ * for every index i over `shape`. Transpose, slice, pad and concat are all instances of it.
+ */
+void stridedCopy(const float* src, int64_t srcOffset, const Shape& srcStrides, float* dst, int64_t dstOffset,
+                 const Shape& dstStrides, const Shape& shape);
+
+/**
+ * C[batch] = op(A[aIndex[batch]]) x op(B[bIndex[batch]]) (+ bias row), row-major, via OpenBLAS sgemm.
+ * A matrices are [M, K] ([K, M] when transA), B are [K, N] ([N, K] when transB), C is [batch, M, N].
+ * bias, when not null, has N values added to every output row.
+ */
+void batchMatMul(const float* a, const float* b, float* c, int64_t batch, const int32_t* aIndex,
+                 const int32_t* bIndex, int64_t M, int64_t N, int64_t K, bool transA, bool transB,
+                 const float* bias);
+
+/** AdamW (Loshchilov & Hutter 2019, PyTorch's torch.optim.AdamW order of operations), elementwise. */
+struct AdamWParams {
+  float lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2;
+};
+void adamW(const float* param, const float* m, const float* v, const float* grad, float* paramOut, float* mOut,
+           float* vOut, int64_t n, const AdamWParams& p);
+
+}  // namespace bmae

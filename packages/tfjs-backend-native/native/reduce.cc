@@ -1,0 +1,162 @@
+// Reductions over the middle axis of x viewed as [outer, reduced, inner], and row softmax.
+// Sums accumulate in double (tfjs's cpu kernels sum in JS numbers, i.e. doubles): the buffers are
+// memory-bound, so the wider accumulator costs nothing measurable and keeps long sums exact enough.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernels.h"
+#include "thread_pool.h"
+#include "vmath.h"
+
+namespace bmae {
+
+namespace {
+
+constexpr int64_t kGrain = 1 << 15;
+
+// Sum of n contiguous floats with 8 independent lanes (vectorisable without reassociation flags).
+double sumContiguous(const float* x, int64_t n) {
+  double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; ++l) lanes[l] += x[i + l];
+  double s = 0;
+  for (; i < n; ++i) s += x[i];
+  for (int l = 0; l < 8; ++l) s += lanes[l];
+  return s;
+}
+
+template <bool IsMax>
+float extremeContiguous(const float* x, int64_t n) {
+  float best = x[0];
+  for (int64_t i = 1; i < n; ++i) {
+    const float v = x[i];
+    if (v != v) return v;  // NaN wins, as in tfjs
+    best = IsMax ? (v > best ? v : best) : (v < best ? v : best);
+  }
+  return best;
+}
+
+// Reduces rows [rBegin, rEnd) of one outer slice into acc[inner] (sum) or best[inner] (max/min).
+void accumulateSum(const float* x, int64_t rBegin, int64_t rEnd, int64_t inner, double* acc) {
+  for (int64_t r = rBegin; r < rEnd; ++r) {
+    const float* xr = x + r * inner;
+    for (int64_t i = 0; i < inner; ++i) acc[i] += xr[i];
+  }
+}
+
+template <bool IsMax>
+void accumulateExtreme(const float* x, int64_t rBegin, int64_t rEnd, int64_t inner, float* best) {
+  for (int64_t r = rBegin; r < rEnd; ++r) {
+    const float* xr = x + r * inner;
+    for (int64_t i = 0; i < inner; ++i) {
+      const float v = xr[i], b = best[i];
+      best[i] = (v != v || b != b) ? NAN : (IsMax ? (v > b ? v : b) : (v < b ? v : b));
+    }
+  }
+}
+
+}  // namespace
+
+void reduce(ReduceOp op, const float* x, int64_t outer, int64_t reduced, int64_t inner, float* out) {
+  const int64_t outSize = outer * inner;
+  if (outSize == 0) return;
+  const bool isSum = op == ReduceOp::Sum || op == ReduceOp::Mean;
+  const double scale = op == ReduceOp::Mean ? 1.0 / static_cast<double>(reduced) : 1.0;
+  if (reduced == 0) {
+    // tfjs: sum of nothing is 0, mean is NaN (0/0), max/min of nothing is -Inf/+Inf.
+    const float v = op == ReduceOp::Sum ? 0.0f
+                    : op == ReduceOp::Mean ? NAN
+                    : op == ReduceOp::Max ? -std::numeric_limits<float>::infinity()
+                                          : std::numeric_limits<float>::infinity();
+    std::fill(out, out + outSize, v);
+    return;
+  }
+  if (inner == 1) {
+    // Innermost reduction: one contiguous row per output.
+    parallelFor(outer, std::max<int64_t>(1, kGrain / reduced), [&](int64_t begin, int64_t end) {
+      for (int64_t o = begin; o < end; ++o) {
+        const float* xo = x + o * reduced;
+        if (isSum) out[o] = static_cast<float>(sumContiguous(xo, reduced) * scale);
+        else if (op == ReduceOp::Max) out[o] = extremeContiguous<true>(xo, reduced);
+        else out[o] = extremeContiguous<false>(xo, reduced);
+      }
+    });
+    return;
+  }
+  const int threads = pool().threads();
+  const int64_t total = outer * reduced * inner;
+  if (outer >= threads || total < 2 * kGrain) {
+    // Enough independent slices: one thread per block of outer slices.
+    parallelFor(outer, std::max<int64_t>(1, kGrain / (reduced * inner)), [&](int64_t begin, int64_t end) {
+      std::vector<double> acc(isSum ? inner : 0);
+      for (int64_t o = begin; o < end; ++o) {
+        const float* xo = x + o * reduced * inner;
+        float* oo = out + o * inner;
+        if (isSum) {
+          std::fill(acc.begin(), acc.end(), 0.0);
+          accumulateSum(xo, 0, reduced, inner, acc.data());
+          for (int64_t i = 0; i < inner; ++i) oo[i] = static_cast<float>(acc[i] * scale);
+        } else {
+          std::copy(xo, xo + inner, oo);
+          if (op == ReduceOp::Max) accumulateExtreme<true>(xo, 1, reduced, inner, oo);
+          else accumulateExtreme<false>(xo, 1, reduced, inner, oo);
+        }
+      }
+    });
+    return;
+  }
+  // Few outer slices (e.g. a bias gradient [1, 4160, 128] -> [128]): split the reduced axis,
+  // give each thread a private partial result, then combine.
+  for (int64_t o = 0; o < outer; ++o) {
+    const float* xo = x + o * reduced * inner;
+    float* oo = out + o * inner;
+    const int64_t parts = std::min<int64_t>(threads, reduced);
+    std::vector<double> partialSum(isSum ? parts * inner : 0, 0.0);
+    std::vector<float> partialBest(isSum ? 0 : parts * inner);
+    pool().run(parts, [&](int64_t part) {
+      const int64_t rBegin = reduced * part / parts, rEnd = reduced * (part + 1) / parts;
+      if (isSum) {
+        accumulateSum(xo, rBegin, rEnd, inner, partialSum.data() + part * inner);
+      } else {
+        float* best = partialBest.data() + part * inner;
+        std::copy(xo + rBegin * inner, xo + (rBegin + 1) * inner, best);
+        if (op == ReduceOp::Max) accumulateExtreme<true>(xo, rBegin + 1, rEnd, inner, best);
+        else accumulateExtreme<false>(xo, rBegin + 1, rEnd, inner, best);
+      }
+    });
+    if (isSum) {
+      for (int64_t i = 0; i < inner; ++i) {
+        double s = 0;
+        for (int64_t p = 0; p < parts; ++p) s += partialSum[p * inner + i];
+        oo[i] = static_cast<float>(s * scale);
+      }
+    } else {
+      std::copy(partialBest.begin(), partialBest.begin() + inner, oo);
+      for (int64_t p = 1; p < parts; ++p) {
+        if (op == ReduceOp::Max) accumulateExtreme<true>(partialBest.data() + p * inner, 0, 1, inner, oo);
+        else accumulateExtreme<false>(partialBest.data() + p * inner, 0, 1, inner, oo);
+      }
+    }
+  }
+}
+
+void softmax(const float* x, int64_t rows, int64_t cols, float* out) {
+  if (cols == 0) return;
+  parallelFor(rows, std::max<int64_t>(1, kGrain / cols), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* xr = x + r * cols;
+      float* yr = out + r * cols;
+      float mx = xr[0];
+      for (int64_t i = 1; i < cols; ++i) mx = xr[i] > mx ? xr[i] : mx;
+      for (int64_t i = 0; i < cols; ++i) yr[i] = expApprox(xr[i] - mx);
+      const double s = sumContiguous(yr, cols);
+      const float inv = static_cast<float>(1.0 / s);
+      for (int64_t i = 0; i < cols; ++i) yr[i] *= inv;
+    }
+  });
+}
+
+}  // namespace bmae

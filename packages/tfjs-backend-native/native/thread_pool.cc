@@ -1,0 +1,125 @@
+#include "thread_pool.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+
+namespace bmae {
+
+ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
+  for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { workerLoop(); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  for (auto& w : workers_) w.join();
+}
+
+void ThreadPool::claimChunks() {
+  for (;;) {
+    const int64_t c = next_.fetch_add(1, std::memory_order_relaxed);
+    if (c >= chunks_) return;
+    (*job_)(c);
+    done_.fetch_add(1, std::memory_order_release);
+  }
+}
+
+void ThreadPool::workerLoop() {
+  uint64_t seen = 0;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      ++busyWorkers_;
+    }
+    claimChunks();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      --busyWorkers_;
+    }
+    finished_.notify_one();
+  }
+}
+
+void ThreadPool::run(int64_t chunks, const std::function<void(int64_t)>& fn) {
+  if (chunks <= 0) return;
+  if (chunks == 1 || workers_.empty()) {
+    for (int64_t c = 0; c < chunks; ++c) fn(c);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    job_ = &fn;
+    chunks_ = chunks;
+    next_.store(0, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    ++generation_;
+  }
+  wake_.notify_all();
+  claimChunks();
+  // Wait until every chunk ran and no worker still holds a reference to fn (it lives on our stack).
+  std::unique_lock<std::mutex> lock(mutex_);
+  finished_.wait(lock, [&] { return done_.load(std::memory_order_acquire) >= chunks_ && busyWorkers_ == 0; });
+  job_ = nullptr;
+}
+
+namespace {
+
+int threadsFromEnv() {
+  const char* env = std::getenv("BMAE_THREADS");
+  if (env != nullptr && *env != '\0') {
+    const int n = std::atoi(env);
+    if (n > 0) return n;
+  }
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+
+std::unique_ptr<ThreadPool>& poolSlot() {
+  static std::unique_ptr<ThreadPool> slot;
+  return slot;
+}
+
+}  // namespace
+
+ThreadPool& pool() {
+  auto& slot = poolSlot();
+  if (!slot) setThreads(threadsFromEnv());
+  return *slot;
+}
+
+void setThreads(int threads) {
+  threads = std::max(1, threads);
+  auto& slot = poolSlot();
+  if (slot && slot->threads() == threads) return;
+  slot.reset(new ThreadPool(threads));
+  openblas_set_num_threads(threads);
+}
+
+int getThreads() { return pool().threads(); }
+
+void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  grain = std::max<int64_t>(1, grain);
+  const int64_t maxChunks = std::min<int64_t>(pool().threads(), n / grain);
+  if (maxChunks < 2) {
+    fn(0, n);
+    return;
+  }
+  const int64_t chunks = maxChunks;
+  pool().run(chunks, [&](int64_t c) {
+    const int64_t begin = n * c / chunks;
+    const int64_t end = n * (c + 1) / chunks;
+    if (begin < end) fn(begin, end);
+  });
+}
+
+}  // namespace bmae

@@ -1,0 +1,59 @@
+/**
+ * Loads the compiled Node-API addon (build/Release/bmae_native.node) and types its functions.
+ * Loading fails with one clear error when the addon was not built (no compiler / no OpenBLAS at
+ * install time): backend selection reports that message as the reason 'native' was skipped.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Op codes shared with native/kernels.h (enum order). */
+export const UNARY_OPS = ['Exp', 'Tanh', 'Erf', 'Sqrt', 'Rsqrt', 'Square', 'Neg', 'Reciprocal', 'Log', 'Relu', 'Sigmoid', 'Abs'] as const;
+export const BINARY_OPS = ['Add', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference', 'Maximum', 'Minimum'] as const;
+export const REDUCE_OPS = ['Sum', 'Mean', 'Max', 'Min'] as const;
+
+export type UnaryOpName = (typeof UNARY_OPS)[number];
+export type BinaryOpName = (typeof BINARY_OPS)[number];
+export type ReduceOpName = (typeof REDUCE_OPS)[number];
+
+/** The addon's functions. Buffers are written in place; sizes are checked on the C++ side. */
+export interface NativeAddon {
+  unary(op: number, x: Float32Array, out: Float32Array): void;
+  binary(op: number, a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], out: Float32Array, outShape: number[]): void;
+  /** x viewed as [outer, reduced, inner] -> out [outer, inner]. */
+  reduce(op: number, x: Float32Array, outer: number, reduced: number, inner: number, out: Float32Array): void;
+  softmax(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
+  stridedCopy(src: Float32Array, srcOffset: number, srcStrides: number[], dst: Float32Array, dstOffset: number, dstStrides: number[], shape: number[]): void;
+  /** c [batch, M, N] = op(a[aIndex[i]]) x op(b[bIndex[i]]) (+ bias [N] on every row). */
+  batchMatMul(a: Float32Array, b: Float32Array, c: Float32Array, aIndex: Int32Array, bIndex: Int32Array, M: number, N: number, K: number, transA: boolean, transB: boolean, bias: Float32Array | null): void;
+  adamW(param: Float32Array, m: Float32Array, v: Float32Array, grad: Float32Array, paramOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, biasCorrection1: number, biasCorrection2: number): void;
+  setThreads(threads: number): void;
+  getThreads(): number;
+  blasConfig(): string;
+}
+
+/** Where node-gyp puts the addon (the package's gitignored build/ folder). */
+export const ADDON_PATH = path.resolve(__dirname, '..', 'build', 'Release', 'bmae_native.node');
+
+/** The build script's log (written by scripts/build-addon.js). */
+export const BUILD_LOG_PATH = path.resolve(__dirname, '..', 'build', 'native-build.log');
+
+function load(): NativeAddon {
+  if (!fs.existsSync(ADDON_PATH)) {
+    const log = fs.existsSync(BUILD_LOG_PATH) ? ` The last build failed; see ${BUILD_LOG_PATH}.` : '';
+    throw new Error(
+      `@bmae/tfjs-backend-native: the native addon is not built (${ADDON_PATH} does not exist).${log} ` +
+        'It is built by `npm ci` (root postinstall) or `npm run build:addon -w @bmae/tfjs-backend-native`, ' +
+        'which needs g++, make, python3 and libopenblas-dev.',
+    );
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(ADDON_PATH) as NativeAddon;
+  } catch (err) {
+    throw new Error(`@bmae/tfjs-backend-native: the native addon ${ADDON_PATH} failed to load: ${(err as Error).message}`);
+  }
+}
+
+/** The loaded addon (loaded once, on first import of this module). */
+export const addon: NativeAddon = load();
