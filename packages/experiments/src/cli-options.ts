@@ -2,6 +2,8 @@
  * Parsing and checking of command-line values shared by `bmae` sub-commands: each bad value fails at once
  * with the option's name and what is wrong, before any long work starts.
  */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import packageJson from '../package.json';
 
 /** The bmae version recorded in checkpoints and run records. */
@@ -29,4 +31,13 @@ export function parseRgb(value: string, option: string, positive = false): [numb
   }
   if (positive && numbers.some((n) => n <= 0)) throw new Error(`${option} ${value}: every value must be positive`);
   return numbers as [number, number, number];
+}
+
+/** Checks an --out path before any work: the file name ends in `extension` and its folder exists. @returns the absolute path */
+export function checkOutputPath(out: string, extension: string): string {
+  const path = resolve(out);
+  if (!path.endsWith(extension)) throw new Error(`--out ${out}: the file name must end in ${extension}`);
+  const folder = dirname(path);
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new Error(`--out ${out}: folder ${folder} does not exist`);
+  return path;
 }

@@ -121,9 +121,11 @@ describe('bmae init / bmae embed', () => {
     for (let i = 0; i < first4.data.length; i++) expect(first4.data[i]).toBeCloseTo(data[i], 5);
   });
 
-  it('embed takes --mean/--std over the checkpoint statistics', async () => {
-    const result = await runEmbed(embedOptions({ mean: '0.5,0.5,0.5', std: '0.25, 0.25, 0.25', limit: '2' }), quiet);
+  it('embed takes --mean/--std over the checkpoint statistics, and leaves no tensor behind', async () => {
+    const before = tf.memory().numTensors;
+    const result = await runEmbed(embedOptions({ mean: '0.5,0.5,0.5', std: '0.25, 0.25, 0.25', limit: '5' }), quiet);
     expect(result.normalization).toEqual({ mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('embed refuses bad options and an unlabelled checkpoint with a message naming the problem', async () => {

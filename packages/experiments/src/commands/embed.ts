@@ -15,9 +15,8 @@ import {
   selectBackend,
   type Normalization,
 } from '@bmae/vit-model';
-import { parseInteger, parseRgb } from '../cli-options';
+import { checkOutputPath, parseInteger, parseRgb } from '../cli-options';
 import { writeNpy } from '../npy';
-import { checkOutputPath } from './init';
 
 export interface EmbedOptions {
   checkpoint: string;

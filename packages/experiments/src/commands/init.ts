@@ -2,8 +2,6 @@
  * `bmae init`: writes a freshly initialised MAE (encoder, decoder, pixel head; MAE's initialisation) as a
  * .safetensors checkpoint in PyTorch layout, e.g. as a common starting point or to inspect in PyTorch.
  */
-import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Rng } from '@bmae/data';
 import {
@@ -17,7 +15,7 @@ import {
   selectBackend,
   type PresetName,
 } from '@bmae/vit-model';
-import { commandLine, parseInteger, BMAE_VERSION } from '../cli-options';
+import { BMAE_VERSION, checkOutputPath, commandLine, parseInteger } from '../cli-options';
 
 export interface InitOptions {
   preset: string;
@@ -29,15 +27,6 @@ export interface InitOptions {
 /** The Rng stream model weights are drawn from, for a run seed (the same stream `bmae pretrain` starts from). */
 export function initRng(seed: number): Rng {
   return Rng.fromSeed(seed).fork('init');
-}
-
-/** Checks the output path: a .safetensors name in an existing folder. */
-export function checkOutputPath(out: string, extension: string): string {
-  const path = resolve(out);
-  if (!path.endsWith(extension)) throw new Error(`--out ${out}: the file name must end in ${extension}`);
-  const folder = dirname(path);
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new Error(`--out ${out}: folder ${folder} does not exist`);
-  return path;
 }
 
 export async function runInit(options: InitOptions, log: (line: string) => void = (line) => console.log(line)): Promise<void> {
