@@ -144,6 +144,14 @@ describe('checkpoints', () => {
     // Without encoderOnly the same file does not fit an encoder.
     const checkpoint = await readCheckpoint(path);
     expect(() => assignCheckpoint(checkpoint, encoder)).toThrow('unexpected tensor "mask_token"');
+
+    // A classifier head of another size in the file is left out, as MAE's fine-tuning does; a matching one loads.
+    checkpoint.tensors.set('head.weight', { shape: [5, 64], data: new Float32Array(320).fill(1) });
+    expect(assignCheckpoint(checkpoint, encoder, { encoderOnly: true })).toMatchObject({ kept: ['head.weight'] });
+    expect(assignCheckpoint(checkpoint, encoder, { encoderOnly: true }).ignored).toContain('head.weight');
+    checkpoint.tensors.set('head.weight', { shape: [10, 64], data: new Float32Array(640).fill(1) });
+    expect(assignCheckpoint(checkpoint, encoder, { encoderOnly: true }).loaded).toContain('head.weight');
+    expect(head.dataSync().every((v) => v === 1)).toBe(true);
   });
 
   it('names the metadata key and field of an invalid config', async () => {

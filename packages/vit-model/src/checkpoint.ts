@@ -222,7 +222,7 @@ export interface AssignCheckpointOptions {
   /**
    * Load the encoder only (for classifiers and feature extraction): the file's decoder tensors are ignored,
    * the model's decoder parameters (if any) keep their values, and classifier tensors (head.*, fc_norm.*)
-   * are loaded when both sides have them, else left as they are.
+   * are loaded when both sides have them with the same shape, else left as they are (and reported).
    */
   encoderOnly?: boolean;
 }
@@ -260,7 +260,9 @@ export function assignCheckpoint(checkpoint: Checkpoint, params: ReadonlyMap<str
       if (encoderOnly && part === 'head') report.kept.push(name);
       else problems.push(`missing tensor "${name}" (expected shape [${expected.join(', ')}])`);
     } else if (stored.shape.length !== expected.length || stored.shape.some((dim, i) => dim !== expected[i])) {
-      problems.push(`tensor "${name}" has shape [${stored.shape.join(', ')}], expected [${expected.join(', ')}]`);
+      // As MAE's fine-tuning drops a pre-trained head of another size, an encoder-only load keeps the model's.
+      if (encoderOnly && part === 'head') report.kept.push(name);
+      else problems.push(`tensor "${name}" has shape [${stored.shape.join(', ')}], expected [${expected.join(', ')}]`);
     } else {
       report.loaded.push(name);
     }
