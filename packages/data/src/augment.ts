@@ -119,31 +119,52 @@ function bilinearTaps(start: number, cropSize: number, outSize: number, stride: 
   }
 }
 
-function resizeWithTaps(
-  src: Float32Array, out: Float32Array, base: number, height: number, width: number,
-  rowFirst: Int32Array, rowSecond: Int32Array, rowWeight: Float32Array,
-  colFirst: Int32Array, colSecond: Int32Array, colWeight: Float32Array,
+interface Taps {
+  rowFirst: Int32Array; rowSecond: Int32Array; rowWeight: Float32Array;
+  colFirst: Int32Array; colSecond: Int32Array; colWeight: Float32Array;
+}
+const makeTaps = (height: number, width: number): Taps => ({
+  rowFirst: new Int32Array(height), rowSecond: new Int32Array(height), rowWeight: new Float32Array(height),
+  colFirst: new Int32Array(width), colSecond: new Int32Array(width), colWeight: new Float32Array(width),
+});
+
+/**
+ * Crop + optional flip + per-channel affine (v * k[c] + d[c]) of one image in one pass. The flip
+ * reverses the column taps; the affine commutes with bilinear weights that sum to 1.
+ * @param src [N, 32, 32, 3] float32 (one element type only: a polymorphic read here halves the speed)
+ */
+function cropFlipAffine(
+  src: Float32Array, srcBase: number, height: number, width: number, box: CropBox, flip: boolean,
+  out: Float32Array, outBase: number, k: readonly number[], d: readonly number[], taps: Taps,
 ): void {
-  let o = base;
+  const { rowFirst, rowSecond, rowWeight, colFirst, colSecond, colWeight } = taps;
+  bilinearTaps(box.top, box.height, height, width * 3, rowFirst, rowSecond, rowWeight);
+  bilinearTaps(box.left, box.width, width, 3, colFirst, colSecond, colWeight);
+  if (flip) {
+    colFirst.reverse();
+    colSecond.reverse();
+    colWeight.reverse();
+  }
+  const [k0, k1, k2] = k;
+  const [d0, d1, d2] = d;
+  let o = outBase;
   for (let y = 0; y < height; y++) {
-    const r0 = base + rowFirst[y];
-    const r1 = base + rowSecond[y];
+    const r0 = srcBase + rowFirst[y];
+    const r1 = srcBase + rowSecond[y];
     const wy = rowWeight[y];
     for (let x = 0; x < width; x++) {
-      const c0 = colFirst[x];
-      const c1 = colSecond[x];
       const wx = colWeight[x];
       // The three channels written out: a channel loop here costs about a third of the speed.
-      const a = r0 + c0, b = r0 + c1, c = r1 + c0, d = r1 + c1;
+      const a = r0 + colFirst[x], b = r0 + colSecond[x], c = r1 + colFirst[x], e = r1 + colSecond[x];
       let top = src[a] + (src[b] - src[a]) * wx;
-      let bottom = src[c] + (src[d] - src[c]) * wx;
-      out[o] = top + (bottom - top) * wy;
+      let bottom = src[c] + (src[e] - src[c]) * wx;
+      out[o] = (top + (bottom - top) * wy) * k0 + d0;
       top = src[a + 1] + (src[b + 1] - src[a + 1]) * wx;
-      bottom = src[c + 1] + (src[d + 1] - src[c + 1]) * wx;
-      out[o + 1] = top + (bottom - top) * wy;
+      bottom = src[c + 1] + (src[e + 1] - src[c + 1]) * wx;
+      out[o + 1] = (top + (bottom - top) * wy) * k1 + d1;
       top = src[a + 2] + (src[b + 2] - src[a + 2]) * wx;
-      bottom = src[c + 2] + (src[d + 2] - src[c + 2]) * wx;
-      out[o + 2] = top + (bottom - top) * wy;
+      bottom = src[c + 2] + (src[e + 2] - src[c + 2]) * wx;
+      out[o + 2] = (top + (bottom - top) * wy) * k2 + d2;
       o += 3;
     }
   }
@@ -161,20 +182,14 @@ export interface RandomResizedCropOptions {
 export function randomResizedCrop({ scale = [0.2, 1], ratio = [3 / 4, 4 / 3] }: RandomResizedCropOptions = {}): BatchTransform {
   if (!(scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1)) throw new Error(`randomResizedCrop: scale must satisfy 0 < min <= max <= 1, got [${scale}]`);
   if (!(ratio[0] > 0 && ratio[0] <= ratio[1])) throw new Error(`randomResizedCrop: ratio must satisfy 0 < min <= max, got [${ratio}]`);
+  const identity = [1, 1, 1], zero = [0, 0, 0];
   return (batch, rng) => {
     const { height, width, count } = batch;
-    const channels = IMAGE_CHANNELS;
-    const out = new Float32Array(batch.pixels.length);
-    // Tap tables are reused for every image of the batch: no allocation per image or pixel.
-    const rowFirst = new Int32Array(height), rowSecond = new Int32Array(height), rowWeight = new Float32Array(height);
-    const colFirst = new Int32Array(width), colSecond = new Int32Array(width), colWeight = new Float32Array(width);
+    const imageSize = height * width * IMAGE_CHANNELS;
     const boxes = Array.from({ length: count }, () => sampleCropBox(rng, height, width, scale, ratio));
-    for (let n = 0; n < count; n++) {
-      const box = boxes[n];
-      bilinearTaps(box.top, box.height, height, width * channels, rowFirst, rowSecond, rowWeight);
-      bilinearTaps(box.left, box.width, width, channels, colFirst, colSecond, colWeight);
-      resizeWithTaps(batch.pixels, out, n * height * width * channels, height, width, rowFirst, rowSecond, rowWeight, colFirst, colSecond, colWeight);
-    }
+    const out = new Float32Array(batch.pixels.length);
+    const taps = makeTaps(height, width); // reused for every image: no allocation per image or pixel
+    for (let n = 0; n < count; n++) cropFlipAffine(batch.pixels, n * imageSize, height, width, boxes[n], false, out, n * imageSize, identity, zero, taps);
     return { ...batch, pixels: out };
   };
 }
@@ -228,57 +243,6 @@ export function normalizeBatch({ mean, std }: ChannelStats): BatchTransform {
 /** Makes a batch from stored images: the first stage of a pipeline, before any `BatchTransform`. */
 export type BatchSampler = (split: Split, indices: ArrayLike<number>, rng: Rng) => ImageBatch;
 
-/**
- * Crop + optional flip + per-channel affine (v * k[c] + d[c]) of one image in one pass. The flip
- * reverses the column taps; the affine commutes with bilinear weights that sum to 1.
- * @param src [N, 32, 32, 3] float32 (one element type only: a polymorphic read here halves the speed)
- */
-function cropFlipAffine(
-  src: Float32Array, srcBase: number, box: CropBox, flip: boolean, out: Float32Array, outBase: number,
-  k: readonly number[], d: readonly number[], taps: Taps,
-): void {
-  const height = IMAGE_HEIGHT, width = IMAGE_WIDTH;
-  const { rowFirst, rowSecond, rowWeight, colFirst, colSecond, colWeight } = taps;
-  bilinearTaps(box.top, box.height, height, width * 3, rowFirst, rowSecond, rowWeight);
-  bilinearTaps(box.left, box.width, width, 3, colFirst, colSecond, colWeight);
-  if (flip) {
-    colFirst.reverse();
-    colSecond.reverse();
-    colWeight.reverse();
-  }
-  const [k0, k1, k2] = k;
-  const [d0, d1, d2] = d;
-  let o = outBase;
-  for (let y = 0; y < height; y++) {
-    const r0 = srcBase + rowFirst[y];
-    const r1 = srcBase + rowSecond[y];
-    const wy = rowWeight[y];
-    for (let x = 0; x < width; x++) {
-      const wx = colWeight[x];
-      const a = r0 + colFirst[x], b = r0 + colSecond[x], c = r1 + colFirst[x], e = r1 + colSecond[x];
-      let top = src[a] + (src[b] - src[a]) * wx;
-      let bottom = src[c] + (src[e] - src[c]) * wx;
-      out[o] = (top + (bottom - top) * wy) * k0 + d0;
-      top = src[a + 1] + (src[b + 1] - src[a + 1]) * wx;
-      bottom = src[c + 1] + (src[e + 1] - src[c + 1]) * wx;
-      out[o + 1] = (top + (bottom - top) * wy) * k1 + d1;
-      top = src[a + 2] + (src[b + 2] - src[a + 2]) * wx;
-      bottom = src[c + 2] + (src[e + 2] - src[c + 2]) * wx;
-      out[o + 2] = (top + (bottom - top) * wy) * k2 + d2;
-      o += 3;
-    }
-  }
-}
-
-interface Taps {
-  rowFirst: Int32Array; rowSecond: Int32Array; rowWeight: Float32Array;
-  colFirst: Int32Array; colSecond: Int32Array; colWeight: Float32Array;
-}
-const makeTaps = (): Taps => ({
-  rowFirst: new Int32Array(IMAGE_HEIGHT), rowSecond: new Int32Array(IMAGE_HEIGHT), rowWeight: new Float32Array(IMAGE_HEIGHT),
-  colFirst: new Int32Array(IMAGE_WIDTH), colSecond: new Int32Array(IMAGE_WIDTH), colWeight: new Float32Array(IMAGE_WIDTH),
-});
-
 /** All crop boxes of a batch, then all flips: the draw order of crop-then-flip transforms. */
 function drawCropsAndFlips(rng: Rng, count: number, scale: readonly [number, number], ratio: readonly [number, number]) {
   const boxes = Array.from({ length: count }, () => sampleCropBox(rng, IMAGE_HEIGHT, IMAGE_WIDTH, scale, ratio));
@@ -299,14 +263,14 @@ export function pretrainAugmentation(stats: ChannelStats, crop: RandomResizedCro
   randomResizedCrop(crop); // validates the ranges
   const k = stats.std.map((s) => 1 / s);
   const d = stats.mean.map((m, c) => -m / stats.std[c]);
-  const taps = makeTaps();
+  const taps = makeTaps(IMAGE_HEIGHT, IMAGE_WIDTH);
   return (batch, rng) => {
     if (batch.height !== IMAGE_HEIGHT || batch.width !== IMAGE_WIDTH) {
       throw new Error(`pretrainAugmentation: expected ${IMAGE_HEIGHT}x${IMAGE_WIDTH} images, got ${batch.height}x${batch.width}`);
     }
     const { boxes, flips } = drawCropsAndFlips(rng, batch.count, scale, ratio);
     const pixels = new Float32Array(batch.pixels.length);
-    for (let n = 0; n < batch.count; n++) cropFlipAffine(batch.pixels, n * IMAGE_BYTES, boxes[n], flips[n], pixels, n * IMAGE_BYTES, k, d, taps);
+    for (let n = 0; n < batch.count; n++) cropFlipAffine(batch.pixels, n * IMAGE_BYTES, IMAGE_HEIGHT, IMAGE_WIDTH, boxes[n], flips[n], pixels, n * IMAGE_BYTES, k, d, taps);
     return { ...batch, pixels };
   };
 }
@@ -323,7 +287,7 @@ export function pretrainSampler(stats: ChannelStats, crop: RandomResizedCropOpti
   // uint8 v -> (v / 255 - mean) / std = v * k[c] + d[c]
   const k = stats.std.map((s) => 1 / (255 * s));
   const d = stats.mean.map((m, c) => -m / stats.std[c]);
-  const taps = makeTaps();
+  const taps = makeTaps(IMAGE_HEIGHT, IMAGE_WIDTH);
   const imageBytes = IMAGE_BYTES;
   const scratch = new Float32Array(imageBytes); // one image as 0..255 floats, reused
   return (split, indices, rng) => {
@@ -338,7 +302,7 @@ export function pretrainSampler(stats: ChannelStats, crop: RandomResizedCropOpti
       labels[n] = split.labels[index];
       const base = index * imageBytes;
       for (let i = 0; i < imageBytes; i++) scratch[i] = images[base + i];
-      cropFlipAffine(scratch, 0, boxes[n], flips[n], pixels, n * imageBytes, k, d, taps);
+      cropFlipAffine(scratch, 0, IMAGE_HEIGHT, IMAGE_WIDTH, boxes[n], flips[n], pixels, n * imageBytes, k, d, taps);
     }
     return { pixels, count, height: IMAGE_HEIGHT, width: IMAGE_WIDTH, labels };
   };
