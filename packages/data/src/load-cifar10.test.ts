@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CIFAR10_CLASS_NAMES, type Split } from './cifar10';
 import { RECORD_BYTES } from './binary-format';
@@ -53,7 +53,19 @@ describe('loadCifar10 on the official binary format', () => {
     expect(second.mean).toEqual(first.mean);
     expect(second.std).toEqual(first.std);
     expect(second.fingerprint).toBe(first.fingerprint);
+    expect(second.source).toBe(`${archive} (cifar10-binary)`);
     expect(JSON.parse(readFileSync(join(cacheDir, 'source-hashes.json'), 'utf8'))[archive].sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('keys the cache on content: a copy of the archive elsewhere is a cache hit', async () => {
+    const cacheDir = temporaryFolder('cache');
+    const first = await load(archive, cacheDir);
+    const copy = join(temporaryFolder('copy'), 'renamed.tar.gz');
+    copyFileSync(archive, copy);
+    const second = await load(copy, cacheDir);
+    expect(second.fromCache).toBe(true);
+    expect(second.cachePath).toBe(first.cachePath);
+    expect(second.source).toBe(`${copy} (cifar10-binary)`);
   });
 
   it('decodes again when a cache file is damaged', async () => {

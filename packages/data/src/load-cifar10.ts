@@ -73,7 +73,8 @@ export async function loadCifar10(options: LoadCifar10Options = {}): Promise<Cif
   if (cached.ok) {
     const { meta } = cached;
     return {
-      source: meta.source, fingerprint: meta.fingerprint, classNames: meta.classNames, train: cached.train, test: cached.test,
+      // The content may have been cached from a copy elsewhere: describe the path given now.
+      source: `${source.path} (${meta.format})`, fingerprint: meta.fingerprint, classNames: meta.classNames, train: cached.train, test: cached.test,
       mean: meta.mean, std: meta.std, cachePath, fromCache: true,
     };
   }
