@@ -2,19 +2,18 @@
  * Integration test on the real data: runs only when BMAE_DATA points at CIFAR-10 (CI sets it to the
  * shared cifar10-jpeg.tar.gz). Decodes once into a temporary cache (~30 s), then reads the cache.
  */
-import { rmSync } from 'node:fs';
 import { CIFAR10_CLASS_NAMES, countPerClass } from './cifar10';
 import { loadCifar10 } from './load-cifar10';
-import { temporaryFolder } from './test-fixtures';
+import { removeTemporaryFolders, temporaryFolder } from './test-fixtures';
 
 const source = process.env.BMAE_DATA;
 const describeReal = source ? describe : describe.skip;
 
 describeReal(`CIFAR-10 from BMAE_DATA=${source}`, () => {
-  const cacheDir = temporaryFolder('real-cache');
-  afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+  afterAll(removeTemporaryFolders);
 
   it('has 50,000 / 10,000 images, 5,000 / 1,000 per class, the known training mean, and a fast cache hit', async () => {
+    const cacheDir = temporaryFolder('real-cache');
     const data = await loadCifar10({ source, cacheDir });
     expect(data.classNames).toEqual(CIFAR10_CLASS_NAMES);
     expect(data.train.count).toBe(50000);

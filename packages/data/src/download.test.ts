@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { CIFAR10_CLASS_NAMES } from './cifar10';
 import { downloadVerified } from './download';
 import { loadCifar10 } from './load-cifar10';
-import { temporaryFolder, writeBinaryFolder, writeTar } from './test-fixtures';
+import { removeTemporaryFolders, temporaryFolder, writeBinaryFolder, writeTar } from './test-fixtures';
 
 describe('downloading the official archive (against a local server)', () => {
   const root = temporaryFolder('download');
@@ -35,7 +35,7 @@ describe('downloading the official archive (against a local server)', () => {
   });
   afterAll(async () => {
     await new Promise((resolve) => server.close(resolve));
-    rmSync(root, { recursive: true, force: true });
+    removeTemporaryFolders();
   });
 
   it('downloads into the cache folder, verifies the MD5, loads it, and reuses the file next time', async () => {

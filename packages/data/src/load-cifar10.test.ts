@@ -3,10 +3,12 @@ import { join } from 'node:path';
 import { CIFAR10_CLASS_NAMES, type Split } from './cifar10';
 import { RECORD_BYTES } from './binary-format';
 import { loadCifar10, type LoadCifar10Options } from './load-cifar10';
-import { temporaryFolder, writeBinaryFolder, writeImageFolder, writePng, writeTar } from './test-fixtures';
+import { removeTemporaryFolders, temporaryFolder, writeBinaryFolder, writeImageFolder, writePng, writeTar } from './test-fixtures';
 
 const load = (source: string, cacheDir: string, extra: Partial<LoadCifar10Options> = {}) =>
   loadCifar10({ source, cacheDir, env: {}, ...extra });
+
+afterAll(removeTemporaryFolders);
 
 function expectSameSplit(actual: Split, expected: Split): void {
   expect(actual.count).toBe(expected.count);
@@ -19,7 +21,6 @@ describe('loadCifar10 on the official binary format', () => {
   const expected = writeBinaryFolder(root);
   const archive = join(root, 'cifar-10-binary.tar.gz');
   beforeAll(() => writeTar(root, ['cifar-10-batches-bin'], archive));
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it.each([
     ['the .tar.gz archive', () => archive],
@@ -97,7 +98,6 @@ describe('loadCifar10 on image folders', () => {
     await writeTar(root, ['cifar10-png'], join(root, 'with-top-folder.tar.gz'));
     await writeTar(tree, ['train', 'test'], join(root, 'flat.tar'));
   });
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it.each([
     ['a folder', () => tree],
@@ -124,10 +124,6 @@ describe('loadCifar10 on image folders', () => {
 describe('loadCifar10 rejects bad input with a message naming the file', () => {
   const root = temporaryFolder('bad');
   const cache = temporaryFolder('cache');
-  afterAll(() => {
-    rmSync(root, { recursive: true, force: true });
-    rmSync(cache, { recursive: true, force: true });
-  });
 
   /** A fresh copy of a valid binary folder, modified by `damage`. */
   function damagedBinary(name: string, damage: (folder: string) => void): string {

@@ -2,7 +2,7 @@
  * Tiny CIFAR-10-shaped fixtures for the tests: random images written in every source format.
  * Not exported from the package.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -11,8 +11,17 @@ import { CIFAR10_CLASS_NAMES, IMAGE_BYTES, type Split } from './cifar10';
 import { encodeBinaryRecords } from './binary-format';
 import { Rng } from './random';
 
+const created: string[] = [];
+
+/** A new empty folder under the OS temp folder; `removeTemporaryFolders` deletes them all. */
 export function temporaryFolder(label: string): string {
-  return mkdtempSync(join(tmpdir(), `bmae-data-${label}-`));
+  const path = mkdtempSync(join(tmpdir(), `bmae-data-${label}-`));
+  created.push(path);
+  return path;
+}
+
+export function removeTemporaryFolders(): void {
+  for (const path of created.splice(0)) rmSync(path, { recursive: true, force: true });
 }
 
 /** `count` random images, labels cycling through the 10 classes. */
