@@ -12,6 +12,7 @@ import {
   disposeParams,
   forwardFeatures,
   readCheckpoint,
+  parseBackendName,
   selectBackend,
   type Normalization,
 } from '@bmae/vit-model';
@@ -50,6 +51,7 @@ export async function runEmbed(options: EmbedOptions, log: (line: string) => voi
   const mean = options.mean === undefined ? undefined : parseRgb(options.mean, '--mean');
   const std = options.std === undefined ? undefined : parseRgb(options.std, '--std', true);
   const out = checkOutputPath(options.out, '.npy');
+  if (options.backend !== undefined) parseBackendName(options.backend, '--backend');
 
   const checkpoint = await readCheckpoint(options.checkpoint, { preset: options.preset });
   const { config, preset } = checkpoint.info;

@@ -12,6 +12,7 @@ import {
   maeConfig,
   PRESET_NAMES,
   saveCheckpoint,
+  parseBackendName,
   selectBackend,
   type PresetName,
 } from '@bmae/vit-model';
@@ -37,6 +38,7 @@ export async function runInit(options: InitOptions, log: (line: string) => void 
   const preset = options.preset as PresetName;
   const seed = parseInteger(options.seed, '--seed');
   const out = checkOutputPath(options.out, '.safetensors');
+  if (options.backend !== undefined) parseBackendName(options.backend, '--backend');
 
   const backend = await selectBackend({ name: options.backend, log });
   const config = maeConfig(preset);
