@@ -25,13 +25,45 @@ export function linear(params: Params, prefix: string, x: tf.Tensor): tf.Tensor 
 
 /**
  * LayerNorm over the last axis with biased variance, as torch.nn.LayerNorm.
+ * A custom gradient (the standard closed form, as PyTorch's layer_norm backward) keeps only x-hat and
+ * 1/sigma for the backward pass instead of every intermediate of the autodiff chain, and needs about
+ * half the backward ops: training memory and time both drop.
  * @param x [..., D]; weight `${prefix}.weight` [D], bias `${prefix}.bias` [D]
  */
 export function layerNorm(params: Params, prefix: string, x: tf.Tensor, eps: number): tf.Tensor {
-  return tf.tidy(() => {
-    const normalised = normaliseLastAxis(x, eps);
-    return tf.add(tf.mul(normalised, param(params, `${prefix}.weight`)), param(params, `${prefix}.bias`));
+  return layerNormOp(x, param(params, `${prefix}.weight`), param(params, `${prefix}.bias`), eps);
+}
+
+/**
+ * y = (x - mean) / sqrt(var + eps) * weight + bias over the last axis, with gradients
+ *   dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),  g = dy * weight,
+ *   dweight = sum(dy * xhat),  dbias = sum(dy)  (sums over all leading axes).
+ * @param x [..., D] @param weight [D] @param bias [D] @returns [..., D]
+ */
+export function layerNormOp(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
+  const op = tf.customGrad((xIn, wIn, bIn, save) => {
+    const [input, w, b] = [xIn, wIn, bIn] as tf.Tensor[];
+    const { mean, variance } = tf.moments(input, -1, true);
+    const rstd = tf.rsqrt(tf.add(variance, eps));
+    const xhat = tf.mul(tf.sub(input, mean), rstd);
+    (save as tf.GradSaveFunc)([xhat, rstd, w]);
+    return {
+      value: tf.add(tf.mul(xhat, w), b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [savedXhat, savedRstd, savedW] = saved;
+        const width = savedW.shape[0];
+        const g = tf.mul(dy, savedW);
+        const meanG = tf.mean(g, -1, true);
+        const meanGx = tf.mean(tf.mul(g, savedXhat), -1, true);
+        const dx = tf.mul(tf.sub(tf.sub(g, meanG), tf.mul(savedXhat, meanGx)), savedRstd);
+        const rows = tf.reshape(dy, [-1, width]);
+        const dw = tf.sum(tf.mul(rows, tf.reshape(savedXhat, [-1, width])), 0);
+        const db = tf.sum(rows, 0);
+        return [dx, dw, db];
+      },
+    };
   });
+  return op(x, weight, bias);
 }
 
 /** (x - mean) / sqrt(var + eps) over the last axis (biased variance): LayerNorm without affine. */
@@ -42,10 +74,24 @@ export function normaliseLastAxis(x: tf.Tensor, eps: number): tf.Tensor {
   });
 }
 
-/** Exact GELU, x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) (torch.nn.GELU's default, not the tanh form). */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
-}
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/**
+ * Exact GELU, x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) (torch.nn.GELU's default, not the tanh form),
+ * with the closed-form gradient Phi(x) + x * phi(x) so that only x is kept for the backward pass.
+ */
+export const gelu = tf.customGrad((xIn, save) => {
+  const x = xIn as tf.Tensor;
+  (save as tf.GradSaveFunc)([x]);
+  return {
+    value: tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)),
+    gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => {
+      const cdf = tf.mul(tf.add(tf.erf(tf.mul(saved, Math.SQRT1_2)), 1), 0.5);
+      const pdf = tf.mul(tf.exp(tf.mul(tf.square(saved), -0.5)), INV_SQRT_2PI);
+      return tf.mul(dy, tf.add(cdf, tf.mul(saved, pdf)));
+    },
+  };
+}) as (x: tf.Tensor) => tf.Tensor;
 
 /**
  * Multi-head self-attention (timm Attention): qkv -> softmax(q k^T * dh^-0.5) v -> proj.
