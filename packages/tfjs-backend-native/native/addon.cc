@@ -33,9 +33,9 @@ int64_t integer(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return v;
 }
 
-float number(const Napi::CallbackInfo& info, size_t i, const char* name) {
+double number(const Napi::CallbackInfo& info, size_t i, const char* name) {
   if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
-  return info[i].As<Napi::Number>().FloatValue();
+  return info[i].As<Napi::Number>().DoubleValue();
 }
 
 Shape shapeArg(const Napi::CallbackInfo& info, size_t i, const char* name) {

@@ -162,15 +162,18 @@ void binary(BinaryOp op, const float* a, const Shape& aShape, const float* b, co
 
 void adamW(const float* param, const float* m, const float* v, const float* grad, float* paramOut, float* mOut,
            float* vOut, int64_t n, const AdamWParams& p) {
-  const float decay = 1.0f - p.lr * p.weightDecay;
-  const float stepSize = p.lr / p.biasCorrection1;
-  const float invSqrtBc2 = 1.0f / std::sqrt(p.biasCorrection2);
+  const float decay = static_cast<float>(1.0 - p.lr * p.weightDecay);
+  const float stepSize = static_cast<float>(p.lr / p.biasCorrection1);
+  const float invSqrtBc2 = static_cast<float>(1.0 / std::sqrt(p.biasCorrection2));
+  const float b1 = static_cast<float>(p.beta1), oneMinusB1 = static_cast<float>(1.0 - p.beta1);
+  const float b2 = static_cast<float>(p.beta2), oneMinusB2 = static_cast<float>(1.0 - p.beta2);
+  const float eps = static_cast<float>(p.eps);
   parallelFor(n, kGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const float g = grad[i];
-      const float mi = p.beta1 * m[i] + (1.0f - p.beta1) * g;
-      const float vi = p.beta2 * v[i] + (1.0f - p.beta2) * g * g;
-      const float denom = std::sqrt(vi) * invSqrtBc2 + p.eps;
+      const float mi = b1 * m[i] + oneMinusB1 * g;
+      const float vi = b2 * v[i] + oneMinusB2 * g * g;
+      const float denom = std::sqrt(vi) * invSqrtBc2 + eps;
       paramOut[i] = param[i] * decay - stepSize * mi / denom;
       mOut[i] = mi;
       vOut[i] = vi;

@@ -42,8 +42,9 @@ void batchMatMul(const float* a, const float* b, float* c, int64_t batch, const 
                  const float* bias);
 
 /** AdamW (Loshchilov & Hutter 2019, PyTorch's torch.optim.AdamW order of operations), elementwise. */
+// Doubles: 1 - beta2 in float32 would be off by ~5e-5 relative (0.999f is not 0.999).
 struct AdamWParams {
-  float lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2;
+  double lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2;
 };
 void adamW(const float* param, const float* m, const float* v, const float* grad, float* paramOut, float* mOut,
            float* vOut, int64_t n, const AdamWParams& p);
