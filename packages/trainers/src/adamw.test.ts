@@ -79,14 +79,16 @@ describe('AdamW', () => {
     params.forEach((p) => p.dispose());
   });
 
-  it('does not leak: live tensors stay flat over steps', () => {
+  it('does not leak: live tensors stay flat over steps and dispose frees every moment', () => {
     const params = makeParams();
+    const before = tf.memory().numTensors;
     const optimizer = new AdamW(params, weightDecayGroups(params, 0.05));
     run(optimizer, grads.slice(0, 1));
     const after1 = tf.memory().numTensors;
     run(optimizer, grads);
     expect(tf.memory().numTensors).toBe(after1);
     optimizer.dispose();
+    expect(tf.memory().numTensors).toBe(before);
     params.forEach((p) => p.dispose());
   });
 });

@@ -48,8 +48,9 @@ export class AdamW {
     this.eps = eps;
     for (const [name, param] of params) {
       if (!groups.has(name)) throw new Error(`AdamW: no parameter group for "${name}"`);
-      this.expAvg.set(name, tf.variable(tf.zerosLike(param), false));
-      this.expAvgSq.set(name, tf.variable(tf.zerosLike(param), false));
+      // tidy frees the zeros tensor; the variable keeps its data alive.
+      this.expAvg.set(name, tf.tidy(() => tf.variable(tf.zerosLike(param), false)));
+      this.expAvgSq.set(name, tf.tidy(() => tf.variable(tf.zerosLike(param), false)));
     }
   }
 

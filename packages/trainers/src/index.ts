@@ -6,3 +6,6 @@ export * from './overrides';
 export * from './config-errors';
 export * from './pretrain-config';
 export * from './metrics-log';
+export * from './progress';
+export * from './run-checkpoint';
+export * from './pretrain';

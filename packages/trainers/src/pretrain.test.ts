@@ -1,0 +1,116 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readCheckpoint, readSafetensors } from '@bmae/vit-model';
+import * as tf from '@tensorflow/tfjs-core';
+import { readMetrics } from './metrics-log';
+import { logSteps, runPretraining } from './pretrain';
+import { parsePretrainConfig, type PretrainConfigInput } from './pretrain-config';
+import { testTrainData } from './test-data';
+import { useWasmBackend } from './test-backend';
+
+beforeAll(useWasmBackend);
+
+const quiet = () => {};
+function tinyConfig(target: PretrainConfigInput['target'], extra: Partial<PretrainConfigInput> = {}) {
+  return parsePretrainConfig({
+    seed: 3,
+    model: { preset: 'micro' },
+    target,
+    optim: { epochs: 3, batchSize: 40, warmupEpochs: 1, blr: 1e-3 },
+    log: { perEpoch: 2, progress: 'none' },
+    checkpoint: { everyEpochs: 2 },
+    ...extra,
+  });
+}
+
+describe('logSteps', () => {
+  it('spreads perEpoch records over the epoch, ending on the last step', () => {
+    expect([...logSteps(100, 5)]).toEqual([19, 39, 59, 79, 99]);
+    expect([...logSteps(3, 5)].sort()).toEqual([0, 1, 2]);
+  });
+});
+
+describe('runPretraining (micro preset, tiny data)', () => {
+  const variants: Array<[string, PretrainConfigInput['target']]> = [
+    ['mae', { kind: 'pixels' }],
+    ['mae-k', { kind: 'snapshot', every: 1 }],
+    ['ema-mae', { kind: 'ema', warmupEpochs: 1, tau: 0.1 }],
+    ['mae-new', { kind: 'sum', terms: [{ weight: 1, target: { kind: 'ema', warmupEpochs: 1 } }, { weight: 0.2, target: { kind: 'snapshot', every: 2 } }] }],
+  ];
+
+  it.each(variants)('%s writes metrics, checkpoints and a loadable model', async (name, target) => {
+    const data = await testTrainData(12);
+    const outDir = mkdtempSync(join(tmpdir(), `bmae-pretrain-${name}-`));
+    const before = tf.memory().numTensors;
+    const summary = await runPretraining({ config: tinyConfig(target), data, outDir, backend: 'wasm', log: quiet });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(summary.epochsRun).toBe(3);
+    expect(summary.globalStep).toBe(9); // 120 images / 40 per batch x 3 epochs
+    expect(Number.isFinite(summary.lastLoss)).toBe(true);
+
+    const records = readMetrics(join(outDir, 'metrics.jsonl'));
+    expect(records.map((r) => r.step)).toEqual([2, 3, 5, 6, 8, 9]);
+    const last = records[records.length - 1] as Record<string, any>;
+    expect(Object.keys(last).sort()).toEqual(['epoch', 'featureStd', 'imagesPerSec', 'loss', 'losses', 'lr', 'step', 'target', 'weightCosine']);
+    if (name !== 'mae') {
+      expect(last.target.mode).toBe('features');
+      expect(Object.values(last.featureStd as Record<string, number>).every((s) => s > 0)).toBe(true);
+      expect(Object.values(last.weightCosine as Record<string, number>).every((c) => c > 0.5 && c <= 1.0001)).toBe(true);
+    }
+    // Checkpoints: the keeper at epoch 1 (everyEpochs 2) and the final epoch 2.
+    expect(readdirSync(join(outDir, 'checkpoints')).sort()).toEqual(['epoch-0001', 'epoch-0002']);
+    expect(JSON.parse(readFileSync(join(outDir, 'latest.json'), 'utf8'))).toEqual({ epoch: 2, globalStep: 9, dir: 'checkpoints/epoch-0002' });
+    const model = await readCheckpoint(join(outDir, 'checkpoints/epoch-0002/model.safetensors'));
+    expect(model.info.preset).toBe('micro');
+    expect(model.tensors.has('patch_embed.proj.weight')).toBe(true);
+    const state = await readSafetensors(join(outDir, 'checkpoints/epoch-0002/train-state.safetensors'));
+    expect(state.tensors.has('exp_avg/blocks.0.attn.qkv.weight')).toBe(true);
+    if (name === 'ema-mae') expect(state.tensors.has('ema/blocks.0.attn.qkv.weight')).toBe(true);
+    expect(existsSync(join(outDir, 'config.json'))).toBe(true);
+  });
+
+  it('resume is exact: 2 epochs + resume for 1 equals 3 straight epochs', async () => {
+    const data = await testTrainData(8);
+    const config = tinyConfig({ kind: 'sum', terms: [{ weight: 1, target: { kind: 'ema', warmupEpochs: 1 } }, { weight: 0.2, target: { kind: 'snapshot', every: 1 } }] }, { optim: { epochs: 3, batchSize: 40, warmupEpochs: 1, blr: 1e-3 }, checkpoint: { everyEpochs: 1 } });
+    const straight = mkdtempSync(join(tmpdir(), 'bmae-straight-'));
+    const split = mkdtempSync(join(tmpdir(), 'bmae-split-'));
+    await runPretraining({ config, data, outDir: straight, backend: 'wasm', log: quiet });
+    await runPretraining({ config, data, outDir: split, backend: 'wasm', log: quiet, stopAfterEpoch: 1 });
+    const resumed = await runPretraining({ config, data, outDir: split, backend: 'wasm', log: quiet, resume: true });
+    expect(resumed.epochsRun).toBe(1);
+    const a = await readSafetensors(join(straight, 'checkpoints/epoch-0002/model.safetensors'));
+    const b = await readSafetensors(join(split, 'checkpoints/epoch-0002/model.safetensors'));
+    for (const [name, t] of a.tensors) expect(Array.from(b.tensors.get(name)!.data)).toEqual(Array.from(t.data));
+    const sa = await readSafetensors(join(straight, 'checkpoints/epoch-0002/train-state.safetensors'));
+    const sb = await readSafetensors(join(split, 'checkpoints/epoch-0002/train-state.safetensors'));
+    for (const [name, t] of sa.tensors) expect(Array.from(sb.tensors.get(name)!.data)).toEqual(Array.from(t.data));
+    expect(readMetrics(join(split, 'metrics.jsonl')).map((r) => [r.step, r.loss])).toEqual(readMetrics(join(straight, 'metrics.jsonl')).map((r) => [r.step, r.loss]));
+  });
+
+  it('refuses to resume with a different config or without a checkpoint', async () => {
+    const data = await testTrainData(8);
+    const outDir = mkdtempSync(join(tmpdir(), 'bmae-resume-'));
+    await expect(runPretraining({ config: tinyConfig({ kind: 'pixels' }), data, outDir, backend: 'wasm', log: quiet, resume: true })).rejects.toThrow(
+      /cannot resume: .*latest\.json does not exist/,
+    );
+    await runPretraining({ config: tinyConfig({ kind: 'pixels' }), data, outDir, backend: 'wasm', log: quiet, stopAfterEpoch: 0 });
+    await expect(runPretraining({ config: tinyConfig({ kind: 'ema' }), data, outDir, backend: 'wasm', log: quiet, resume: true })).rejects.toThrow('the config differs');
+  });
+
+  it('stops on a non-finite loss, naming the step and keeping the last checkpoint', async () => {
+    const data = await testTrainData(8);
+    const outDir = mkdtempSync(join(tmpdir(), 'bmae-nan-'));
+    const config = tinyConfig({ kind: 'pixels' }, { optim: { epochs: 3, batchSize: 40, warmupEpochs: 1, lr: 1e30 }, checkpoint: { everyEpochs: 1 } });
+    await expect(runPretraining({ config, data, outDir, backend: 'wasm', log: quiet })).rejects.toThrow(/loss is (NaN|Infinity) at epoch \d, step \d+ .*last good checkpoint/);
+  });
+
+  it('refuses an unknown preset and a batch larger than the data before training', async () => {
+    const data = await testTrainData(2);
+    const outDir = mkdtempSync(join(tmpdir(), 'bmae-bad-'));
+    await expect(runPretraining({ config: tinyConfig({ kind: 'pixels' }, { model: { preset: 'huge' } }), data, outDir, backend: 'wasm', log: quiet })).rejects.toThrow(
+      'model.preset "huge" is unknown: choose one of deit-tiny, small, micro',
+    );
+    await expect(runPretraining({ config: tinyConfig({ kind: 'pixels' }), data, outDir, backend: 'wasm', log: quiet })).rejects.toThrow('optim.batchSize 40 is larger than the 20 training images');
+  });
+});
