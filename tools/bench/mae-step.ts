@@ -11,7 +11,8 @@
  *   bootstrap  adds a full-image forward of a frozen target encoder (no gradient), its per-patch tokens
  *              (LayerNorm-normalised, CLS dropped) as the target of a width-D head.
  * Inputs are random normal images (throughput does not depend on content). Memory: process RSS and
- * tf.memory().numBytes after the steps, and the peak bytes tf.profile reports for one step.
+ * tf.memory().numBytes after the steps, and the peak bytes tf.profile reports for one step (both count
+ * a reshaped or cloned view again, so they overstate), and on wasm the heap size (the true peak).
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -36,6 +37,8 @@ interface Result {
   rssMiB: number;
   tfMiB: number;
   profilePeakMiB: number;
+  /** wasm only: the wasm heap, which grows to the peak and never shrinks (max over this process so far). */
+  wasmHeapMiB?: number;
   liveTensors: number;
 }
 
@@ -98,6 +101,8 @@ async function bench(backend: BackendName, mode: Mode, preset: PresetName, batch
     profilePeakMiB: profile.peakBytes / MiB,
     liveTensors: tf.memory().numTensors,
   };
+  const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length;
+  if (heap !== undefined) result.wasmHeapMiB = heap / MiB;
   dispose();
   disposeParams(params);
   return result;
@@ -137,7 +142,8 @@ async function main(): Promise<void> {
       if (values.json) console.log(JSON.stringify(r));
       console.log(
         `${backend.padEnd(7)} ${mode.padEnd(9)} ${r.imagesPerSecond.toFixed(1).padStart(6)} img/s  (${r.secondsPerStep.toFixed(3)} s/step over ${steps})` +
-          `  RSS ${r.rssMiB.toFixed(0)} MiB, tf ${r.tfMiB.toFixed(0)} MiB live, step peak ${r.profilePeakMiB.toFixed(0)} MiB`,
+          `  RSS ${r.rssMiB.toFixed(0)} MiB, tf ${r.tfMiB.toFixed(0)} MiB live, step peak ${r.profilePeakMiB.toFixed(0)} MiB` +
+          (r.wasmHeapMiB !== undefined ? `, wasm heap ${r.wasmHeapMiB.toFixed(0)} MiB` : ''),
       );
     }
   }

@@ -83,6 +83,19 @@ describe('wasm kernel work-arounds', () => {
     expect(Array.from(actual.slice(3, 6))).toEqual([0, 0, 0]);
   });
 
+  it('clones without copying on wasm, and a clone outlives its source', async () => {
+    await selectBackend({ name: 'wasm', log: () => {} });
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const source = tf.tensor1d([1, 2, 3]);
+    const before = backend.numDataIds();
+    const copy = tf.clone(source);
+    expect(backend.numDataIds()).toBe(before); // same heap block, one more reference
+    source.dispose();
+    expect(Array.from(copy.dataSync())).toEqual([1, 2, 3]);
+    copy.dispose();
+    expect(backend.numDataIds()).toBe(before - 1);
+  });
+
   it('does not leak wasm tensors through the wrappers', async () => {
     await selectBackend({ name: 'wasm', log: () => {} });
     const a = tf.randomNormal([3, 4, 5]);

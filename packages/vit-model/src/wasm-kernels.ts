@@ -7,6 +7,10 @@
  *   vs 46 ms + 21 ms for the transpose). Every linear layer's backward pass uses these combinations, so
  *   we re-register both kernels with a wrapper that transposes explicitly (wasm's own Transpose kernel)
  *   and then calls the original kernel without transposes.
+ * - Identity (tf.clone, and every tensor a custom gradient saves for the backward pass, e.g. the
+ *   activations of each fused linear layer) copies the data; the cpu backend shares it by reference
+ *   count. We register the sharing version (wasm kernels never write into their inputs, so sharing is
+ *   safe): the training step keeps one copy of each saved activation instead of two.
  * - UnsortedSegmentSum is not implemented, so the gradient of tf.gather throws. We register a host
  *   (JavaScript) implementation; gather is rare in this project (the model selects tokens with one-hot
  *   matrices) but e.g. an embedding lookup in a probe must not crash.
@@ -15,6 +19,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /** The subset of the wasm backend's API these kernels use (tfjs-backend-wasm's BackendWasm). */
 interface WasmBackendLike {
+  incRef(dataId: tf.DataId): void;
   readSync(dataId: tf.DataId): tf.backend_util.BackendValues;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): tf.backend_util.TypedArray;
@@ -82,6 +87,16 @@ const unsortedSegmentSum: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return out;
 };
 
+/** tf.clone without a copy: one more reference to the same heap memory (as the cpu backend does). */
+function sharingIdentity(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    if (x.dtype === 'string') return original(args);
+    (args.backend as unknown as WasmBackendLike).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
 /**
  * Installs the work-arounds above into the kernel registry for 'wasm' (idempotent). Call after
  * '@tensorflow/tfjs-backend-wasm' has been imported (it registers the kernels being wrapped).
@@ -92,6 +107,10 @@ export function patchWasmKernels(): void {
   if (!transpose) throw new Error('tfjs-backend-wasm is not loaded: no Transpose kernel registered for wasm');
   wrapMatMulKernel('BatchMatMul', transpose.kernelFunc);
   wrapMatMulKernel('_FusedMatMul', transpose.kernelFunc);
+  const identity = tf.getKernel('Identity', WASM);
+  if (!identity) throw new Error('tfjs-backend-wasm has no Identity kernel to replace');
+  tf.unregisterKernel('Identity', WASM);
+  tf.registerKernel({ ...identity, kernelFunc: sharingIdentity(identity.kernelFunc) });
   if (!tf.getKernel('UnsortedSegmentSum', WASM)) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: WASM, kernelFunc: unsortedSegmentSum });
   }
