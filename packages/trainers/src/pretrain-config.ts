@@ -22,7 +22,6 @@ export const pretrainConfigSchema = z
       .object({
         /** archive / folder path; unset = env BMAE_DATA, else the official download */
         source: z.string().min(1).optional(),
-        cacheDir: z.string().min(1).optional(),
         /** train on the first N images of each class (stratified subset), for quick profiles */
         trainPerClass: z.number().int().positive().optional(),
       })

@@ -251,7 +251,8 @@ export async function runPretraining(options: PretrainOptions): Promise<Pretrain
     beta2: config.optim.betas[1],
   });
 
-  const configJson = JSON.stringify(resolved);
+  // What must match on resume: the resolved config and the data's content (not the path it was read from).
+  const configJson = JSON.stringify({ ...resolved, config: { ...config, data: { ...config.data, source: undefined } }, fingerprint: data.fingerprint });
   const info: CheckpointInfo = {
     preset,
     config: modelConfig,
@@ -290,7 +291,7 @@ export async function runPretraining(options: PretrainOptions): Promise<Pretrain
   log(
     `pretrain ${preset} target ${config.target.kind}: ${train.count} images, batch ${config.optim.batchSize}, ` +
       `${derived.stepsPerEpoch} steps/epoch, lr ${derived.lr.toExponential(3)} (blr ${config.optim.blr} x ${config.optim.batchSize}/256), ` +
-      `warm-up ${derived.warmupEpochs} epochs, heads ${JSON.stringify(modelConfig.heads)}`,
+      `warm-up ${Number(derived.warmupEpochs.toFixed(3))} epochs, heads ${JSON.stringify(modelConfig.heads)}`,
   );
 
   const run: Run = {
