@@ -4,9 +4,11 @@ import type { Command } from 'commander';
 import { register as registerData } from './data';
 import { register as registerEmbed } from './embed';
 import { register as registerInit } from './init';
+import { register as registerPretrain } from './pretrain';
 
 export const commandRegistrations: ReadonlyArray<(program: Command) => void> = [
   registerInit,
   registerEmbed,
   registerData,
+  registerPretrain,
 ];
