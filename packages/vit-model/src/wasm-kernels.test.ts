@@ -32,6 +32,8 @@ describe('wasm kernel work-arounds', () => {
     { label: 'rank 3', a: [5, 17, 9], b: [5, 9, 13] },
     { label: 'rank 4', a: [2, 3, 6, 8], b: [2, 3, 8, 5] },
     { label: 'rank 3 x rank 2 (broadcast)', a: [4, 6, 8], b: [8, 3] },
+    { label: 'batch 1 x batch 4 (broadcast)', a: [1, 6, 8], b: [4, 8, 3] },
+    { label: 'attention shape', a: [3, 4, 65, 32], b: [3, 4, 32, 65] },
   ];
   for (const { label, a, b } of cases) {
     for (const transposeA of [false, true]) {
