@@ -10,10 +10,12 @@
  *   pixel      normalised-pixel target, decoder_pred with P*P*3 outputs;
  *   bootstrap  adds a full-image forward of a frozen target encoder (no gradient), its per-patch tokens
  *              (LayerNorm-normalised, CLS dropped) as the target of a width-D head.
- * Inputs are random normal images (throughput does not depend on content). Memory: process RSS and
- * tf.memory().numBytes after the steps, and the peak bytes tf.profile reports for one step (both count
- * a reshaped or cloned view again, so they overstate), and on wasm the heap size (the true peak).
+ * Inputs are random normal images (throughput does not depend on content). Memory: peak process RSS
+ * (each backend runs in its own child process, so one backend's memory does not hide in the next
+ * one's RSS), tf.memory().numBytes after the steps (weights + optimiser state; counts a shared view
+ * twice) and, on wasm, the heap size (it grows to the step's peak and never shrinks).
  */
+import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -36,7 +38,6 @@ interface Result {
   imagesPerSecond: number;
   rssMiB: number;
   tfMiB: number;
-  profilePeakMiB: number;
   /** wasm only: the wasm heap, which grows to the peak and never shrinks (max over this process so far). */
   wasmHeapMiB?: number;
   liveTensors: number;
@@ -84,7 +85,6 @@ async function bench(backend: BackendName, mode: Mode, preset: PresetName, batch
   const params = createMaeParams(config, Rng.fromSeed(0));
   const { step, dispose } = buildStep(mode, config, params, batch);
   step(); // warm-up: optimiser slots, kernel setup
-  const profile = await tf.profile(() => void step());
   let rss = process.memoryUsage().rss;
   const start = performance.now();
   for (let i = 0; i < steps; i++) {
@@ -98,7 +98,6 @@ async function bench(backend: BackendName, mode: Mode, preset: PresetName, batch
     imagesPerSecond: batch / secondsPerStep,
     rssMiB: rss / MiB,
     tfMiB: tf.memory().numBytes / MiB,
-    profilePeakMiB: profile.peakBytes / MiB,
     liveTensors: tf.memory().numTensors,
   };
   const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length;
@@ -128,7 +127,16 @@ async function main(): Promise<void> {
   if (!PRESET_NAMES.includes(values.preset as PresetName)) throw new Error(`--preset '${values.preset}': choose one of ${PRESET_NAMES.join(', ')}`);
   const batch = Number(values.batch);
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`--batch must be a positive integer, got '${values.batch}'`);
-  console.log(`MAE step, ${values.preset}, batch ${batch}, mask 0.75, Adam; backends tried in order ${BACKEND_NAMES.join(' > ')}`);
+  if (backends.length > 1) {
+    console.log(`MAE step, ${values.preset}, batch ${batch}, mask 0.75, Adam; selection order ${BACKEND_NAMES.join(' > ')}`);
+    // One child process per backend (same node flags, e.g. tsx's loader), for clean memory numbers.
+    for (const backend of backends) {
+      const args = process.argv.slice(2).filter((a, i, all) => a !== '--backends' && all[i - 1] !== '--backends' && !a.startsWith('--backends='));
+      const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1], ...args, '--backends', backend], { stdio: 'inherit' });
+      if (child.status !== 0) console.log(`${backend}: benchmark process exited with ${child.status ?? child.signal}`);
+    }
+    return;
+  }
   for (const backend of backends) {
     try {
       await selectBackend({ name: backend });
@@ -142,7 +150,7 @@ async function main(): Promise<void> {
       if (values.json) console.log(JSON.stringify(r));
       console.log(
         `${backend.padEnd(7)} ${mode.padEnd(9)} ${r.imagesPerSecond.toFixed(1).padStart(6)} img/s  (${r.secondsPerStep.toFixed(3)} s/step over ${steps})` +
-          `  RSS ${r.rssMiB.toFixed(0)} MiB, tf ${r.tfMiB.toFixed(0)} MiB live, step peak ${r.profilePeakMiB.toFixed(0)} MiB` +
+          `  peak RSS ${r.rssMiB.toFixed(0)} MiB, tf ${r.tfMiB.toFixed(0)} MiB live` +
           (r.wasmHeapMiB !== undefined ? `, wasm heap ${r.wasmHeapMiB.toFixed(0)} MiB` : ''),
       );
     }
