@@ -95,7 +95,8 @@ export function validateMaeConfig(config: MaeConfig): MaeConfig {
   const heads = Object.entries(config.heads);
   if (heads.length === 0) throw new Error('MaeConfig.heads is empty: at least one prediction head is needed');
   for (const [name, dim] of heads) {
-    if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`MaeConfig.heads: head name '${name}' must be letters, digits or _`);
+    // A leading letter also keeps JavaScript's key order = insertion order (integer-like keys sort first).
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`MaeConfig.heads: head name '${name}' must be letters, digits or _, not starting with a digit`);
     positive(`heads.${name}`, dim);
   }
   return config;

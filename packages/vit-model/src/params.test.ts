@@ -103,6 +103,7 @@ describe('MAE parameters', () => {
     expect(() => maeConfig('micro', { maskRatio: 1 })).toThrow('MaeConfig.maskRatio 1 must be in [0, 1)');
     expect(() => maeConfig('micro', { heads: {} })).toThrow('MaeConfig.heads is empty');
     expect(() => maeConfig('micro', { heads: { 'a.b': 3 } })).toThrow("head name 'a.b'");
+    expect(() => maeConfig('micro', { heads: { '1st': 3 } })).toThrow('not starting with a digit');
     expect(() => maeConfig('huge' as never)).toThrow("Unknown model preset 'huge': choose one of deit-tiny, small, micro");
   });
 });
