@@ -1,2 +1,6 @@
 export * from './metrics';
 export * from './records';
+export * from './knn';
+export * from './features';
+export * from './lars';
+export * from './linear-probe';
