@@ -77,14 +77,16 @@ function buildTargets(experiments, profiles) {
   for (const name of Object.keys(experiments).sort()) {
     const experiment = experiments[name];
     const targets = (perExperiment[name] = /** @type {Record<string, object>} */ ({}));
+    const producer = producers[name];
+    // An experiment sharing another's pre-training evaluates (and summarises) that one's encoder.
+    const shared = producer && producer !== name ? ` --pretrained ${producer}` : '';
     const stageTarget = (stage, description, deps) =>
-      target(profiles, description, `${BMAE} stage ${stage} ${name}`, {
+      target(profiles, description, `${BMAE} stage ${stage} ${name}${stage === 'pretrain' ? '' : shared}`, {
         cache: true,
         dependsOn: dependsOn(deps),
         inputs: stageInputs(name, stage),
         outputs: [`{workspaceRoot}/${RUNS_DIR}/{options.profile}/${name}/${stage}`],
       });
-    const producer = producers[name];
     if (producer === name) targets[`${name}-pretrain`] = stageTarget('pretrain', `${name}: pre-training`, []);
     const evalDeps = producer ? [`${producer}-pretrain`] : [];
     for (const stage of EVAL_STAGES) targets[`${name}-${stage}`] = stageTarget(stage, `${name}: ${stage}`, evalDeps);

@@ -1,0 +1,44 @@
+/**
+ * `bmae stage <stage> <experiment> --profile <name>`: runs one stage of an experiment (what the Nx
+ * targets <experiment>-<stage> call; see tools/nx-experiments). Writes runs/<profile>/<experiment>/<stage>/.
+ */
+import type { Command } from 'commander';
+import { parseInteger } from '../cli-options';
+import { runStage } from '../stage';
+import { parseStage, STAGES } from '../stage-config';
+
+export interface StageCommandOptions {
+  profile: string;
+  seeds?: string;
+  pretrained?: string;
+  runsDir?: string;
+  backend?: string;
+  cacheDir?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('stage')
+    .description(`run one stage (${STAGES.join(', ')}) of an experiment under a profile; writes runs/<profile>/<experiment>/<stage>/`)
+    .argument('<stage>', STAGES.join(' | '))
+    .argument('<experiment>', 'name of a file in packages/experiments/experiments/ (without .json)')
+    .option('--profile <name>', 'smoke, quick or paper (packages/experiments/profiles/)', 'quick')
+    .option('--seeds <n>', "runs with seeds 0..n-1 (default: the profile's); the summary reports mean +/- std")
+    .option('--pretrained <experiment>', "evaluate this experiment's pre-trained encoder (experiments with equal pre-training share one)")
+    .option('--runs-dir <dir>', 'runs folder (default: env BMAE_RUNS_DIR, else <workspace>/runs)')
+    .option('--backend <name>', 'tfjs backend (default: env BMAE_BACKEND, else the fastest available)')
+    .option('--cache-dir <path>', 'decoded-data cache (default: env BMAE_CACHE_DIR, else ~/.cache/bmae)')
+    .action(async (stage: string, experiment: string, options: StageCommandOptions) => {
+      const record = await runStage({
+        stage: parseStage(stage),
+        experiment,
+        profile: options.profile,
+        seeds: options.seeds === undefined ? undefined : parseInteger(options.seeds, '--seeds', 1),
+        pretrained: options.pretrained,
+        runsDir: options.runsDir,
+        backend: options.backend,
+        cacheDir: options.cacheDir,
+      });
+      console.log(JSON.stringify({ stage: record.stage, experiment: record.experiment, profile: record.profile, status: record.status, seconds: Number(record.seconds.toFixed(2)) }));
+    });
+}

@@ -1,0 +1,154 @@
+/**
+ * Experiments and profiles as data (packages/experiments/experiments/<name>.json and
+ * profiles/<name>.json), validated by strict zod schemas: an unknown key or a bad value is refused
+ * naming the file and the key. An experiment names its pre-training target (or `null`: no
+ * pre-training) and may override evaluation settings; a profile fixes the scale (model preset, data
+ * subset, schedules, evaluation settings). The Nx plugin (tools/nx-experiments) hashes the same
+ * sections per stage, see stage-config.ts.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Repository folders holding the experiment and profile files. */
+export const EXPERIMENTS_DIR = resolve(__dirname, '../experiments');
+export const PROFILES_DIR = resolve(__dirname, '../profiles');
+
+/** Linear probe on frozen features (MAE main_linprobe.py; notes/method.md). */
+export const linprobeSettingsSchema = z
+  .object({
+    epochs: z.number().int().min(1).default(90),
+    batchSize: z.number().int().min(1).default(1024),
+    /** lr = blr * batchSize / 256 */
+    blr: z.number().positive().default(0.1),
+    warmupEpochs: z.number().min(0).default(10),
+    weightDecay: z.number().min(0).default(0),
+    pool: z.enum(['cls', 'mean']).default('cls'),
+  })
+  .strict();
+
+/** Fine-tuning (MAE main_finetune.py defaults). */
+export const finetuneSettingsSchema = z
+  .object({
+    epochs: z.number().int().min(1).default(100),
+    batchSize: z.number().int().min(1).default(512),
+    blr: z.number().positive().default(1e-3),
+    layerDecay: z.number().gt(0).max(1).default(0.75),
+    weightDecay: z.number().min(0).default(0.05),
+    dropPath: z.number().min(0).lt(1).default(0.1),
+    warmupEpochs: z.number().min(0).default(5),
+    labelSmoothing: z.number().min(0).lt(1).default(0.1),
+    mixup: z.number().min(0).default(0.8),
+    cutmix: z.number().min(0).default(1.0),
+  })
+  .strict();
+
+/** Weighted kNN on frozen features (DINO eval_knn.py). */
+export const knnSettingsSchema = z
+  .object({
+    k: z.number().int().min(1).default(20),
+    temperature: z.number().positive().default(0.07),
+    pool: z.enum(['cls', 'mean']).default('cls'),
+  })
+  .strict();
+
+export type LinprobeSettings = z.infer<typeof linprobeSettingsSchema>;
+export type FinetuneSettings = z.infer<typeof finetuneSettingsSchema>;
+export type KnnSettings = z.infer<typeof knnSettingsSchema>;
+
+/** Evaluation sections as files write them: every key optional, merged profile first, then experiment. */
+const evalSections = {
+  linprobe: linprobeSettingsSchema.partial().optional(),
+  finetune: finetuneSettingsSchema.partial().optional(),
+  knn: knnSettingsSchema.partial().optional(),
+};
+
+/** A pre-training section: any part of the pretrain config (trainers' schema checks it when resolved). */
+const pretrainSection = z.record(z.string(), z.unknown());
+
+export const SWEEP_PARAMS = ['k', 'tau', 'wse'] as const;
+export type SweepParam = (typeof SWEEP_PARAMS)[number];
+
+export const profileSchema = z
+  .object({
+    description: z.string(),
+    /** vit-model preset of the encoder (and decoder) */
+    preset: z.string().min(1),
+    data: z
+      .object({
+        /** stratified subset: the first N training images of each class */
+        trainPerClass: z.number().int().positive().optional(),
+        /** stratified subset of the test split for evaluation */
+        testPerClass: z.number().int().positive().optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** runs per experiment (seed 0..seeds-1); the summary reports mean +/- std */
+    seeds: z.number().int().min(1).default(1),
+    /** pretrain config keys (optim, log, checkpoint, model.maskRatio) */
+    pretrain: pretrainSection.default({}),
+    ...evalSections,
+  })
+  .strict();
+
+export const experimentSchema = z
+  .object({
+    description: z.string(),
+    /** pretrain config keys, at least the target; null = no pre-training (random-init baseline) */
+    pretrain: pretrainSection.nullable(),
+    /** the experiment's value of each sweep it belongs to (sweep-k, sweep-tau, sweep-wse) */
+    sweeps: z.partialRecord(z.enum(SWEEP_PARAMS), z.number()).optional(),
+    /** the report's own numbers (top-1, %), shown beside ours */
+    paper: z.object({ finetune: z.number().optional(), linprobe: z.number().optional() }).strict().optional(),
+    ...evalSections,
+  })
+  .strict();
+
+export type Profile = z.infer<typeof profileSchema>;
+export type Experiment = z.infer<typeof experimentSchema>;
+
+function readJson(file: string, what: string): unknown {
+  if (!existsSync(file)) throw new Error(`${what} file ${file} does not exist`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`${what} file ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function parseFile<T>(schema: z.ZodType<T>, file: string, what: string): T {
+  const parsed = schema.safeParse(readJson(file, what));
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new Error(`${what} file ${file}: ${issues.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** Names of the `*.json` files of a folder, sorted. */
+function namesIn(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => basename(f, '.json'))
+    .sort();
+}
+
+export function experimentNames(dir = EXPERIMENTS_DIR): string[] {
+  return namesIn(dir);
+}
+
+export function profileNames(dir = PROFILES_DIR): string[] {
+  return namesIn(dir);
+}
+
+export function loadExperiment(name: string, dir = EXPERIMENTS_DIR): Experiment {
+  const file = join(dir, `${name}.json`);
+  if (!existsSync(file)) throw new Error(`unknown experiment "${name}": no ${file} (experiments: ${experimentNames(dir).join(', ')})`);
+  return parseFile(experimentSchema, file, 'experiment');
+}
+
+export function loadProfile(name: string, dir = PROFILES_DIR): Profile {
+  const file = join(dir, `${name}.json`);
+  if (!existsSync(file)) throw new Error(`unknown profile "${name}": no ${file} (profiles: ${profileNames(dir).join(', ')})`);
+  return parseFile(profileSchema, file, 'profile');
+}

@@ -1,0 +1,236 @@
+/**
+ * The stage runner behind the Nx targets: runs one stage of one experiment under one profile, for
+ * every seed, into runs/<profile>/<experiment>/<stage>/ (the target's only output):
+ *   pretrain/seed-<s>/   the trainers' run folder (config.json, metrics.jsonl, checkpoints/, latest.json)
+ *   linprobe|knn|finetune/seed-<s>.json   eval records (@bmae/eval, schema bmae.eval.v1)
+ *   <stage>/stage.json   backend, wall time, images/s, seeds, the resolved settings
+ *   summary/summary.json the evaluations combined (mean +/- std over seeds), see summary.ts
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadCifar10, Rng, stratifiedIndices, subsetSplit, type Cifar10, type Split } from '@bmae/data';
+import { classificationMetrics, EVAL_RECORD_SCHEMA, extractFeatures, knnClassify, trainLinearProbe, writeEvalRecord, type EvalRecord, type FeatureSet } from '@bmae/eval';
+import { runPretraining } from '@bmae/trainers';
+import { assignCheckpoint, createEncoderParams, disposeParams, maeConfig, PRESET_NAMES, readCheckpoint, selectBackend, type EncoderConfig, type Params, type PresetName } from '@bmae/vit-model';
+import writeFileAtomic from 'write-file-atomic';
+import { BMAE_VERSION, commandLine } from './cli-options';
+import { loadExperiment, loadProfile, type Experiment, type Profile } from './experiment';
+import { finetuneSettingsFor, knnSettingsFor, linprobeSettingsFor, pretrainConfigFor, type EvalStage, type Stage } from './stage-config';
+import { writeSummary } from './summary';
+
+/** Where runs are written: env BMAE_RUNS_DIR, else <workspace>/runs (the Nx targets' outputs). */
+export function runsRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.BMAE_RUNS_DIR || resolve(__dirname, '../../../runs'));
+}
+
+export function stageDir(root: string, profile: string, experiment: string, stage: Stage): string {
+  return join(root, profile, experiment, stage);
+}
+
+/** What stage.json records about a stage run. */
+export interface StageRecord {
+  experiment: string;
+  profile: string;
+  stage: Stage;
+  seeds: number;
+  backend: string;
+  /** wall time of the whole stage */
+  seconds: number;
+  /** images processed per second (pre-training: training images; evaluation: feature extraction + training) */
+  imagesPerSecond: number | null;
+  /** 'done', or 'not-run' with a reason (e.g. a protocol that is not available) */
+  status: 'done' | 'not-run';
+  reason?: string;
+  settings: unknown;
+  createdAt: string;
+}
+
+export interface StageOptions {
+  experiment: string;
+  stage: Stage;
+  profile: string;
+  /** seeds 0..seeds-1 (default: the profile's) */
+  seeds?: number;
+  /** the experiment whose pre-training this one evaluates (default: itself) */
+  pretrained?: string;
+  runsDir?: string;
+  backend?: string;
+  cacheDir?: string;
+  log?: (line: string) => void;
+}
+
+interface Context {
+  name: string;
+  profileName: string;
+  experiment: Experiment;
+  profile: Profile;
+  seeds: number;
+  root: string;
+  dir: string;
+  log: (line: string) => void;
+}
+
+function checkPreset(preset: string, profileName: string): PresetName {
+  if (!(PRESET_NAMES as string[]).includes(preset)) throw new Error(`profile ${profileName}: preset "${preset}" is unknown: choose one of ${PRESET_NAMES.join(', ')}`);
+  return preset as PresetName;
+}
+
+/** The stratified subset the profile asks for (or the whole split). */
+function subset(split: Split, perClass: number | undefined, numClasses: number): Split {
+  return perClass === undefined ? split : subsetSplit(split, stratifiedIndices(split.labels, perClass, numClasses));
+}
+
+function writeStageRecord(dir: string, record: StageRecord): void {
+  writeFileAtomic.sync(join(dir, 'stage.json'), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+/** The final checkpoint of a pre-training run folder (the one latest.json points at). */
+export function finalCheckpointPath(runDir: string): string {
+  const latest = join(runDir, 'latest.json');
+  if (!existsSync(latest)) throw new Error(`no pre-trained model: ${latest} does not exist (run the pretrain stage first)`);
+  const { dir } = JSON.parse(readFileSync(latest, 'utf8')) as { dir: string };
+  return join(runDir, dir, 'model.safetensors');
+}
+
+/**
+ * The encoder an evaluation starts from: the pre-trained one of `seed`, or (no pre-training) a fresh
+ * MAE initialisation from the same seed stream pre-training would have used.
+ */
+async function loadEncoder(ctx: Context, pretrainedFrom: string | null, seed: number): Promise<{ params: Params; encoder: EncoderConfig; checkpoint: string | null; preset: string }> {
+  const preset = checkPreset(ctx.profile.preset, ctx.profileName);
+  if (pretrainedFrom === null) {
+    const encoder = maeConfig(preset).encoder;
+    return { params: createEncoderParams(encoder, Rng.fromSeed(seed).fork('init')), encoder, checkpoint: null, preset };
+  }
+  const path = finalCheckpointPath(join(stageDir(ctx.root, ctx.profileName, pretrainedFrom, 'pretrain'), `seed-${seed}`));
+  const checkpoint = await readCheckpoint(path);
+  const encoder = checkpoint.info.config.encoder;
+  const params = createEncoderParams(encoder, Rng.fromSeed(0));
+  assignCheckpoint(checkpoint, params, { encoderOnly: true });
+  return { params, encoder, checkpoint: path, preset: checkpoint.info.preset ?? preset };
+}
+
+async function runPretrainStage(ctx: Context, data: Cifar10, backend: string): Promise<Pick<StageRecord, 'imagesPerSecond' | 'settings'>> {
+  let images = 0;
+  let trainSeconds = 0;
+  const configs = [];
+  for (let seed = 0; seed < ctx.seeds; seed++) {
+    const config = pretrainConfigFor(ctx.experiment, ctx.profile, seed, { experiment: ctx.name, profile: ctx.profileName })!;
+    configs.push(config);
+    const started = performance.now();
+    const summary = await runPretraining({
+      config,
+      data: { train: data.train, stats: { mean: data.mean, std: data.std }, source: data.source, fingerprint: data.fingerprint },
+      outDir: join(ctx.dir, `seed-${seed}`),
+      backend,
+      bmaeVersion: BMAE_VERSION,
+      command: commandLine(),
+      log: ctx.log,
+    });
+    trainSeconds += (performance.now() - started) / 1000;
+    images += summary.epochsRun * summary.resolved.derived.stepsPerEpoch * config.optim.batchSize;
+  }
+  return { imagesPerSecond: images / trainSeconds, settings: configs[0] };
+}
+
+/** Features of the train and test subsets for frozen-encoder protocols. */
+function frozenFeatures(params: Params, encoder: EncoderConfig, data: Cifar10, profile: Profile, pool: 'cls' | 'mean'): { train: FeatureSet; test: FeatureSet; images: number } {
+  const numClasses = data.classNames.length;
+  const trainSplit = subset(data.train, profile.data.trainPerClass, numClasses);
+  const testSplit = subset(data.test, profile.data.testPerClass, numClasses);
+  const stats = { mean: data.mean, std: data.std };
+  return {
+    train: extractFeatures(params, encoder, trainSplit, stats, { pool }),
+    test: extractFeatures(params, encoder, testSplit, stats, { pool }),
+    images: trainSplit.count + testSplit.count,
+  };
+}
+
+async function runEvalStage(ctx: Context, stage: EvalStage, pretrainedFrom: string | null, data: Cifar10, backend: string): Promise<Pick<StageRecord, 'imagesPerSecond' | 'settings' | 'status' | 'reason'>> {
+  if (stage === 'finetune') {
+    // Fine-tuning lands in @bmae/trainers separately; until then the stage records that it did not run.
+    return { imagesPerSecond: null, settings: finetuneSettingsFor(ctx.experiment, ctx.profile), status: 'not-run', reason: 'fine-tuning is not available in @bmae/trainers yet' };
+  }
+  const settings = stage === 'knn' ? knnSettingsFor(ctx.experiment, ctx.profile) : linprobeSettingsFor(ctx.experiment, ctx.profile);
+  let images = 0;
+  const started = performance.now();
+  for (let seed = 0; seed < ctx.seeds; seed++) {
+    const seedStarted = performance.now();
+    const { params, encoder, checkpoint, preset } = await loadEncoder(ctx, pretrainedFrom, seed);
+    let predicted: Int32Array;
+    let history: EvalRecord['history'] = [];
+    let resolved: Record<string, unknown>;
+    let testLabels: Uint8Array;
+    let trainCount: number;
+    try {
+      const features = frozenFeatures(params, encoder, data, ctx.profile, settings.pool);
+      images += features.images;
+      testLabels = features.test.labels;
+      trainCount = features.train.count;
+      const numClasses = data.classNames.length;
+      if (stage === 'knn') {
+        const knn = settings as ReturnType<typeof knnSettingsFor>;
+        predicted = knnClassify(features.train.features, features.train.labels, features.test.features, { k: knn.k, temperature: knn.temperature, numClasses }).predicted;
+        resolved = { ...knn };
+      } else {
+        const lp = settings as ReturnType<typeof linprobeSettingsFor>;
+        const result = trainLinearProbe(features.train, features.test, { numClasses, epochs: lp.epochs, batchSize: lp.batchSize, blr: lp.blr, warmupEpochs: lp.warmupEpochs, weightDecay: lp.weightDecay, seed });
+        predicted = result.predicted;
+        history = result.history;
+        resolved = { ...result.settings, pool: lp.pool };
+      }
+    } finally {
+      disposeParams(params);
+    }
+    const record: EvalRecord = {
+      schema: EVAL_RECORD_SCHEMA,
+      protocol: stage,
+      encoder: { checkpoint: checkpoint === null ? null : checkpoint, preset },
+      data: { source: data.source, fingerprint: data.fingerprint, trainCount, testCount: testLabels.length },
+      metrics: classificationMetrics(predicted, testLabels, data.classNames),
+      history,
+      settings: resolved,
+      backend,
+      seed,
+      seconds: (performance.now() - seedStarted) / 1000,
+      createdAt: new Date().toISOString(),
+    };
+    writeEvalRecord(join(ctx.dir, `seed-${seed}.json`), record);
+    ctx.log(`${ctx.name} ${stage} seed ${seed}: top-1 ${(record.metrics.top1 * 100).toFixed(2)}% on ${record.data.testCount} test images`);
+  }
+  return { imagesPerSecond: images / ((performance.now() - started) / 1000), settings, status: 'done' };
+}
+
+/** Runs one stage; the stage folder is emptied first, so its content is exactly this run's. */
+export async function runStage(options: StageOptions): Promise<StageRecord> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const experiment = loadExperiment(options.experiment);
+  const profile = loadProfile(options.profile);
+  const seeds = options.seeds ?? profile.seeds;
+  if (!Number.isInteger(seeds) || seeds < 1) throw new Error(`--seeds ${seeds}: expected an integer >= 1`);
+  const pretrainedFrom = experiment.pretrain === null ? null : (options.pretrained ?? options.experiment);
+  if (options.stage === 'pretrain' && pretrainedFrom === null) throw new Error(`experiment ${options.experiment} has no pre-training ("pretrain": null)`);
+  if (options.stage === 'pretrain') pretrainConfigFor(experiment, profile, 0, { experiment: options.experiment, profile: options.profile }); // validate before loading anything
+  const root = resolve(options.runsDir ?? runsRoot());
+  const dir = stageDir(root, options.profile, options.experiment, options.stage);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const ctx: Context = { name: options.experiment, profileName: options.profile, experiment, profile, seeds, root, dir, log };
+  const started = performance.now();
+  const base = { experiment: options.experiment, profile: options.profile, stage: options.stage, seeds };
+
+  if (options.stage === 'summary') {
+    writeSummary({ root, profile: options.profile, name: options.experiment, experiment, seeds, out: dir, pretrainedFrom });
+    const record: StageRecord = { ...base, backend: 'none', seconds: (performance.now() - started) / 1000, imagesPerSecond: null, status: 'done', settings: {}, createdAt: new Date().toISOString() };
+    writeStageRecord(dir, record);
+    return record;
+  }
+  const backend = await selectBackend({ name: options.backend, log });
+  const data = await loadCifar10({ cacheDir: options.cacheDir, log });
+  log(`${options.experiment} ${options.stage} (profile ${options.profile}, ${seeds} seed${seeds > 1 ? 's' : ''}) on ${backend.name}: data ${data.source}`);
+  const outcome = options.stage === 'pretrain' ? { ...(await runPretrainStage(ctx, data, backend.name)), status: 'done' as const } : await runEvalStage(ctx, options.stage, pretrainedFrom, data, backend.name);
+  const record: StageRecord = { ...base, backend: backend.name, seconds: (performance.now() - started) / 1000, ...outcome, createdAt: new Date().toISOString() };
+  writeStageRecord(dir, record);
+  log(`${options.experiment} ${options.stage}: ${record.status} in ${record.seconds.toFixed(1)} s -> ${dir}`);
+  return record;
+}

@@ -1,0 +1,106 @@
+/**
+ * The summary stage: one experiment's evaluations combined into summary.json (top-1 in %, mean and
+ * sample std over seeds), with the pre-training loss curve (metrics.jsonl of seed 0: five points
+ * per epoch) and each stage's backend, wall time and images/s. The report reads only these files.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readEvalRecord } from '@bmae/eval';
+import { readMetrics } from '@bmae/trainers';
+import writeFileAtomic from 'write-file-atomic';
+import type { Experiment } from './experiment';
+import { EVAL_STAGES, type EvalStage } from './stage-config';
+
+/** Mean and sample standard deviation (0 for one value). */
+export function meanStd(values: readonly number[]): { mean: number; std: number; n: number } {
+  const n = values.length;
+  if (n === 0) throw new Error('meanStd: no values');
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const std = n < 2 ? 0 : Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1));
+  return { mean, std, n };
+}
+
+/** Top-1 (%) of one protocol over seeds; null when the stage did not run. */
+export interface ProtocolResult {
+  mean: number;
+  std: number;
+  n: number;
+  values: number[];
+}
+
+export interface StageTiming {
+  backend: string;
+  seconds: number;
+  imagesPerSecond: number | null;
+  status: string;
+  reason?: string;
+}
+
+export interface Summary {
+  schema: 'bmae.summary.v1';
+  experiment: string;
+  profile: string;
+  description: string;
+  sweeps: Partial<Record<string, number>>;
+  paper: { finetune?: number; linprobe?: number };
+  seeds: number;
+  results: Record<EvalStage, ProtocolResult | null>;
+  stages: Partial<Record<'pretrain' | EvalStage, StageTiming>>;
+  /** pre-training loss of seed 0, five points per epoch; empty without pre-training */
+  lossCurve: Array<{ epoch: number; loss: number }>;
+  /** the experiment whose pre-training stage this one used (itself unless shared) */
+  pretrainedFrom: string | null;
+  createdAt: string;
+}
+
+function readStage(dir: string): (StageTiming & { experiment: string }) | null {
+  const file = join(dir, 'stage.json');
+  if (!existsSync(file)) return null;
+  const record = JSON.parse(readFileSync(file, 'utf8')) as StageTiming & { experiment: string };
+  return { experiment: record.experiment, backend: record.backend, seconds: record.seconds, imagesPerSecond: record.imagesPerSecond, status: record.status, ...(record.reason ? { reason: record.reason } : {}) };
+}
+
+/** Writes <out>/summary.json from runs/<profile>/<name>/{linprobe,finetune,knn}/ and the pre-training it used. */
+export function writeSummary(args: { root: string; profile: string; name: string; experiment: Experiment; seeds: number; out: string; pretrainedFrom?: string | null }): Summary {
+  const { root, profile, name, experiment, seeds, out } = args;
+  const base = join(root, profile, name);
+  const results = {} as Summary['results'];
+  const stages: Summary['stages'] = {};
+  for (const stage of EVAL_STAGES) {
+    const dir = join(base, stage);
+    const timing = readStage(dir);
+    if (!timing) throw new Error(`cannot summarise ${name}: ${join(dir, 'stage.json')} is missing (run the ${stage} stage first)`);
+    stages[stage] = timing;
+    if (timing.status !== 'done') {
+      results[stage] = null;
+      continue;
+    }
+    const values = Array.from({ length: seeds }, (_, seed) => readEvalRecord(join(dir, `seed-${seed}.json`)).metrics.top1 * 100);
+    results[stage] = { ...meanStd(values), values };
+  }
+  const pretrainedFrom = experiment.pretrain === null ? null : (args.pretrainedFrom ?? name);
+  let lossCurve: Summary['lossCurve'] = [];
+  if (pretrainedFrom !== null) {
+    const pretrainDir = join(root, profile, pretrainedFrom, 'pretrain');
+    const timing = readStage(pretrainDir);
+    if (timing) stages.pretrain = timing;
+    const metricsFile = join(pretrainDir, 'seed-0', 'metrics.jsonl');
+    if (existsSync(metricsFile)) lossCurve = readMetrics(metricsFile).map((r) => ({ epoch: Number(r.epoch), loss: Number(r.loss) }));
+  }
+  const summary: Summary = {
+    schema: 'bmae.summary.v1',
+    experiment: name,
+    profile,
+    description: experiment.description,
+    sweeps: experiment.sweeps ?? {},
+    paper: experiment.paper ?? {},
+    seeds,
+    results,
+    stages,
+    lossCurve,
+    pretrainedFrom,
+    createdAt: new Date().toISOString(),
+  };
+  writeFileAtomic.sync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  return summary;
+}
