@@ -4,8 +4,6 @@ import type { Command } from 'commander';
 import { register as registerData } from './data';
 import { register as registerEmbed } from './embed';
 import { register as registerInit } from './init';
-import { register as registerKnn } from './knn';
-import { register as registerLinprobe } from './linprobe';
 import { register as registerPretrain } from './pretrain';
 import { register as registerStage } from './stage';
 
