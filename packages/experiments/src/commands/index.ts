@@ -5,6 +5,7 @@ import { register as registerData } from './data';
 import { register as registerEmbed } from './embed';
 import { register as registerInit } from './init';
 import { register as registerPretrain } from './pretrain';
+import { register as registerReport } from './report';
 import { register as registerStage } from './stage';
 
 export const commandRegistrations: ReadonlyArray<(program: Command) => void> = [
@@ -13,4 +14,5 @@ export const commandRegistrations: ReadonlyArray<(program: Command) => void> = [
   registerData,
   registerPretrain,
   registerStage,
+  registerReport,
 ];

@@ -1,0 +1,57 @@
+/**
+ * `bmae report [--profile P] [--experiment E | --sweep k|tau|wse]`: gathers every finished
+ * experiment of a profile into runs/<profile>/report.md + report.json (+ figures) and prints the
+ * rows asked for. What the Nx targets `report`, `<experiment>` and `sweep-<param>` run.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { loadProfile, SWEEP_PARAMS, type SweepParam } from '../experiment';
+import { renderFigures } from '../figures';
+import { buildReport, formatResult, readSummaries, sweepPoints, writeReport } from '../report';
+import { runsRoot } from '../stage';
+
+export interface ReportCommandOptions {
+  profile: string;
+  experiment?: string;
+  sweep?: string;
+  runsDir?: string;
+  figures?: boolean;
+}
+
+export async function runReport(options: ReportCommandOptions, print: (line: string) => void = (l) => console.log(l)): Promise<string> {
+  loadProfile(options.profile);
+  if (options.sweep !== undefined && !(SWEEP_PARAMS as readonly string[]).includes(options.sweep)) {
+    throw new Error(`--sweep ${options.sweep}: choose one of ${SWEEP_PARAMS.join(', ')}`);
+  }
+  const profileDir = join(options.runsDir ?? runsRoot(), options.profile);
+  mkdirSync(profileDir, { recursive: true });
+  const summaries = readSummaries(profileDir);
+  if (options.experiment !== undefined && !summaries.some((s) => s.experiment === options.experiment)) {
+    throw new Error(`experiment ${options.experiment} has no summary in ${profileDir}: run npx nx run experiments:${options.experiment}:${options.profile}`);
+  }
+  const figures = options.figures === false ? [] : await renderFigures(profileDir, summaries);
+  const md = writeReport(profileDir, buildReport(options.profile, summaries, figures));
+  const row = (s: (typeof summaries)[number]) =>
+    `${s.experiment}: linear probe ${formatResult(s.results.linprobe)}  fine-tune ${formatResult(s.results.finetune)}  kNN ${formatResult(s.results.knn)}  (top-1 %, ${s.seeds} seed${s.seeds > 1 ? 's' : ''})`;
+  if (options.experiment !== undefined) print(row(summaries.find((s) => s.experiment === options.experiment)!));
+  else if (options.sweep !== undefined) {
+    for (const p of sweepPoints(summaries, options.sweep as SweepParam)) print(`${options.sweep} = ${p.value}: ${row(summaries.find((s) => s.experiment === p.experiment)!)}`);
+  } else for (const s of summaries) print(row(s));
+  print(`report: ${md}`);
+  return md;
+}
+
+export function register(program: Command): void {
+  program
+    .command('report')
+    .description('gather the finished experiments of a profile into runs/<profile>/report.md, report.json and figures')
+    .option('--profile <name>', 'smoke, quick or paper', 'quick')
+    .option('--experiment <name>', "print this experiment's results")
+    .option('--sweep <param>', `print one sweep (${SWEEP_PARAMS.join(', ')})`)
+    .option('--runs-dir <dir>', 'runs folder (default: env BMAE_RUNS_DIR, else <workspace>/runs)')
+    .option('--no-figures', 'skip the PNG figures')
+    .action(async (options: ReportCommandOptions) => {
+      await runReport(options);
+    });
+}
