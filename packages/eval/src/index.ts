@@ -4,3 +4,5 @@ export * from './knn';
 export * from './features';
 export * from './lars';
 export * from './linear-probe';
+export * from './frozen-encoder';
+export * from './frozen-eval';

@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { register as registerData } from './data';
 import { register as registerEmbed } from './embed';
 import { register as registerInit } from './init';
+import { register as registerKnn } from './knn';
+import { register as registerLinprobe } from './linprobe';
 import { register as registerPretrain } from './pretrain';
 import { register as registerReport } from './report';
 import { register as registerStage } from './stage';
@@ -13,6 +15,8 @@ export const commandRegistrations: ReadonlyArray<(program: Command) => void> = [
   registerEmbed,
   registerData,
   registerPretrain,
+  registerLinprobe,
+  registerKnn,
   registerStage,
   registerReport,
 ];
