@@ -6,3 +6,5 @@ export * from './lars';
 export * from './linear-probe';
 export * from './frozen-encoder';
 export * from './frozen-eval';
+export * from './mixup';
+export * from './finetune';
