@@ -2,9 +2,11 @@
 // checks that the sizes it is told agree with the buffers (a wrong size would be a memory error,
 // so it is a thrown RangeError instead), and computes synchronously on the thread pool.
 #include <cblas.h>
+#include <malloc.h>
 #include <napi.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 
 #include "kernels.h"
@@ -218,7 +220,19 @@ Napi::Value BlasConfig(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), openblas_get_config());
 }
 
+// Tensors are short-lived multi-megabyte Float32Arrays that V8 allocates with calloc. With glibc's
+// defaults each one is a fresh mmap (or trimmed heap) and every page faults on first write, which
+// costs more than the kernel itself (0.4 ms vs 0.1 ms for 3 MB). Keeping freed memory in the heap
+// lets the next step's tensors reuse warm pages. Process-wide; BMAE_MALLOC_TUNING=0 turns it off.
+void tuneMalloc() {
+  const char* env = std::getenv("BMAE_MALLOC_TUNING");
+  if (env != nullptr && std::string(env) == "0") return;
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum: larger blocks still get their own mmap
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  tuneMalloc();
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("reduce", Napi::Function::New(env, Reduce));

@@ -6,20 +6,76 @@
  */
 import '@tensorflow/tfjs-backend-cpu'; // registers 'cpu' and its kernels, which 'native' inherits
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { KernelConfig, getKernelsForBackend, registerBackend, registerKernel } from '@tensorflow/tfjs-core';
+import { KernelConfig, KernelFunc, TensorInfo, backend_util, getKernelsForBackend, registerBackend, registerKernel } from '@tensorflow/tfjs-core';
+import type { DataId } from '@tensorflow/tfjs-core/dist/tensor_info';
 
 import { addon } from './addon';
+import { BufferPool } from './buffer-pool';
 import { nativeKernelConfigs } from './kernels';
 
 export const BACKEND_NAME = 'native';
 
-/** MathBackendCPU with the cpu backend's Node.js "install tfjs-node" banner switched off. */
+/**
+ * MathBackendCPU whose native kernels draw their outputs from a BufferPool (see buffer-pool.ts for
+ * why and for the rules that keep recycling invisible to callers).
+ */
 export class NativeBackend extends MathBackendCPU {
+  readonly pool = new BufferPool();
+
   constructor() {
     super();
-    // The banner suggests tfjs-node; this backend is the replacement, so the hint would mislead.
+    // The cpu backend's banner suggests tfjs-node; this backend is the replacement, so it would mislead.
     (this as unknown as { firstUse: boolean }).firstUse = false;
   }
+
+  /** An output buffer of n float32 values, contents unspecified (the kernel overwrites all of it). */
+  allocFloat32(n: number): Float32Array {
+    return this.pool.take(n);
+  }
+
+  /** A float32 tensor over `values` from allocFloat32, which it now owns. */
+  makeOwnedTensorInfo(shape: number[], values: Float32Array): TensorInfo {
+    const info = this.makeTensorInfo(shape, 'float32', values);
+    this.pool.adopt(info.dataId, values);
+    return info;
+  }
+
+  /** Copies out any output that aliases a buffer owned by another tensor (e.g. a cpu kernel's subarray view). */
+  unshare(outputs: TensorInfo | TensorInfo[]): void {
+    for (const out of Array.isArray(outputs) ? outputs : [outputs]) {
+      if (out == null || !this.data.has(out.dataId)) continue;
+      const data = this.data.get(out.dataId);
+      const values = data.values;
+      if (this.pool.isOwned(values) && this.pool.ownerOf(values) !== out.dataId) data.values = values.slice();
+    }
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    const released = super.disposeData(dataId, force);
+    if (released && this.pool.isOwned(values) && this.pool.ownerOf(values) === dataId) this.pool.release(values);
+    return released;
+  }
+
+  /** Owned buffers are recycled after disposal, so callers get a copy they may keep. */
+  override readSync(dataId: DataId): backend_util.BackendValues {
+    const values = super.readSync(dataId);
+    return this.pool.isOwned(values) ? values.slice() : values;
+  }
+
+  override dispose(): void {
+    this.pool.clear();
+    super.dispose();
+  }
+}
+
+/** Wraps a kernel so that outputs aliasing another tensor's pooled buffer are copied (see NativeBackend.unshare). */
+function unsharing(kernelFunc: KernelFunc): KernelFunc {
+  return (args) => {
+    const out = kernelFunc(args);
+    if (args.backend instanceof NativeBackend) args.backend.unshare(out as TensorInfo | TensorInfo[]);
+    return out;
+  };
 }
 
 /**
@@ -31,9 +87,10 @@ export function registerNativeBackend(): void {
   const native = nativeKernelConfigs(BACKEND_NAME);
   const replaced = new Set(native.map((k) => k.kernelName));
   for (const k of getKernelsForBackend('cpu')) {
-    if (!replaced.has(k.kernelName)) registerKernel({ ...k, backendName: BACKEND_NAME } as KernelConfig);
+    if (!replaced.has(k.kernelName)) registerKernel({ ...k, backendName: BACKEND_NAME, kernelFunc: unsharing(k.kernelFunc) } as KernelConfig);
   }
-  for (const k of native) registerKernel(k);
+  // Native kernels too: their cpu fallbacks (other dtypes) may return views.
+  for (const k of native) registerKernel({ ...k, kernelFunc: unsharing(k.kernelFunc) });
 }
 
 /** Threads used by the kernels and OpenBLAS (env BMAE_THREADS, default: all cores). */

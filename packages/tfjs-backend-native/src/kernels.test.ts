@@ -16,16 +16,30 @@ const NATIVE_KERNELS = [
 describeNative('native kernels equal the cpu backend', () => {
   beforeAll(() => tf.setBackend('native'));
 
-  it('registers every cpu kernel for native, and replaces the hot ones with native code', () => {
-    const cpu = new Map(tf.getKernelsForBackend('cpu').map((k) => [k.kernelName, k.kernelFunc]));
-    const native = new Map(tf.getKernelsForBackend('native').map((k) => [k.kernelName, k.kernelFunc]));
-    for (const name of cpu.keys()) expect(native.has(name)).toBe(true);
-    for (const name of NATIVE_KERNELS) {
-      expect(cpu.has(name)).toBe(true); // a real tfjs kernel name
-      expect(native.get(name)).not.toBe(cpu.get(name));
-    }
-    const inherited = [...native.keys()].filter((name) => native.get(name) === cpu.get(name));
-    expect(inherited.length).toBe(cpu.size - NATIVE_KERNELS.length);
+  it('registers every cpu kernel for native, and its own kernels under real tfjs kernel names', () => {
+    const cpu = new Set(tf.getKernelsForBackend('cpu').map((k) => k.kernelName));
+    const native = new Set(tf.getKernelsForBackend('native').map((k) => k.kernelName));
+    expect([...cpu].filter((name) => !native.has(name))).toEqual([]);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { nativeKernelConfigs } = require('./kernels') as typeof import('./kernels');
+    const own = nativeKernelConfigs('native').map((k) => k.kernelName).sort();
+    expect(own).toEqual([...NATIVE_KERNELS].sort());
+    expect(own.filter((name) => !cpu.has(name))).toEqual([]); // a misspelt name would silently never run
+  });
+
+  it('runs float32 Multiply, Add, SplitV, Transpose natively (their outputs live in the pooled buffers)', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { NativeBackend } = require('./index') as typeof import('./index');
+    const backend = tf.backend() as InstanceType<typeof NativeBackend>;
+    expect(backend).toBeInstanceOf(NativeBackend);
+    tf.tidy(() => {
+      const x = tf.ones([4, 6]);
+      const outs = [tf.mul(x, 2), tf.add(x, x), ...tf.split(x, 2, 1), tf.transpose(x)];
+      for (const t of outs) expect(backend.pool.isOwned(backend.data.get(t.dataId).values)).toBe(true);
+      // ints take the cpu kernel, whose output is an ordinary array
+      const i = tf.add(tf.ones([3], 'int32'), tf.ones([3], 'int32'));
+      expect(backend.pool.isOwned(backend.data.get(i.dataId).values)).toBe(false);
+    });
   });
 
   describe('BatchMatMul', () => {

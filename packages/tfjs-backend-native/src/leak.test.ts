@@ -32,3 +32,56 @@ describeNative('native backend memory', () => {
     optimizer.dispose();
   });
 });
+
+describeNative('recycled output buffers', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const backend = () => tf.backend() as InstanceType<typeof import('./index').NativeBackend>;
+  const bufferOf = (t: tf.Tensor) => (backend().data.get(t.dataId).values as Float32Array).buffer;
+
+  beforeAll(() => tf.setBackend('native'));
+
+  it('reuses the buffer of a disposed output for the next output of the same size', () => {
+    const x = tf.tensor(filled(1000, 3), [10, 100]);
+    const a = tf.exp(x);
+    const buffer = bufferOf(a);
+    a.dispose();
+    const b = tf.neg(x);
+    expect(bufferOf(b)).toBe(buffer);
+    tf.dispose([x, b]);
+  });
+
+  it('values read with dataSync do not change when their buffer is reused', () => {
+    const x = tf.tensor(filled(1000, 4), [10, 100]);
+    const a = tf.exp(x);
+    const kept = a.dataSync();
+    const expected = Array.from(kept);
+    a.dispose();
+    const b = tf.neg(x); // takes a's buffer
+    expect(Array.from(kept)).toEqual(expected);
+    tf.dispose([x, b]);
+  });
+
+  it('a cpu kernel\'s view into a pooled buffer (unstack) is copied out, so it survives reuse', () => {
+    const x = tf.tensor(filled(1000, 5), [10, 100]);
+    const a = tf.exp(x);
+    const rows = tf.unstack(a); // the cpu kernel returns subarray views of a's buffer
+    const expected = rows.map((r) => Array.from(r.dataSync()));
+    a.dispose();
+    const b = tf.neg(x); // reuses a's buffer
+    expect(rows.map((r) => Array.from(r.dataSync()))).toEqual(expected);
+    for (const r of rows) expect(bufferOf(r)).not.toBe(bufferOf(b));
+    tf.dispose([x, b, ...rows]);
+  });
+
+  it('a tensor sharing data through reshape keeps the buffer until the last reference goes', () => {
+    const x = tf.tensor(filled(1000, 6), [10, 100]);
+    const a = tf.exp(x);
+    const r = tf.reshape(a, [1000]);
+    const expected = Array.from(r.dataSync());
+    a.dispose();
+    const b = tf.neg(x);
+    expect(bufferOf(b)).not.toBe(bufferOf(r));
+    expect(Array.from(r.dataSync())).toEqual(expected);
+    tf.dispose([x, b, r]);
+  });
+});

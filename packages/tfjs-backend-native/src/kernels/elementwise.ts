@@ -5,14 +5,14 @@
 import { KernelConfig, TensorInfo, backend_util } from '@tensorflow/tfjs-core';
 
 import { BINARY_OPS, BinaryOpName, UNARY_OPS, UnaryOpName, addon } from '../addon';
-import { f32, nativeOrCpu, output, sizeOf } from './util';
+import { alloc, f32, nativeOrCpu, output, sizeOf } from './util';
 
 function unaryKernel(name: UnaryOpName, backendName: string): KernelConfig {
   const code = UNARY_OPS.indexOf(name);
   return nativeOrCpu(name, backendName, ({ inputs, backend }) => {
     const x = f32(backend, inputs.x);
     if (x == null) return null;
-    const out = new Float32Array(sizeOf(inputs.x.shape));
+    const out = alloc(backend, sizeOf(inputs.x.shape));
     addon.unary(code, x, out);
     return output(backend, inputs.x.shape.slice(), out);
   });
@@ -26,7 +26,7 @@ function binaryKernel(name: BinaryOpName, backendName: string): KernelConfig {
     const bv = f32(backend, b);
     if (av == null || bv == null) return null;
     const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    const out = new Float32Array(sizeOf(outShape));
+    const out = alloc(backend, sizeOf(outShape));
     addon.binary(code, av, a.shape, bv, b.shape, out, outShape);
     return output(backend, outShape, out);
   });
@@ -41,7 +41,8 @@ function addNKernel(backendName: string): KernelConfig {
     const shape = tensors[0].shape;
     const values = tensors.map((t) => f32(backend, t));
     if (values.some((v) => v == null) || tensors.some((t) => t.shape.join() !== shape.join())) return null;
-    const out = new Float32Array(values[0] as Float32Array); // a copy
+    const out = alloc(backend, sizeOf(shape));
+    out.set(values[0] as Float32Array);
     // out = out + x_i in place: same shapes, so each element is read before it is written.
     for (let i = 1; i < values.length; i++) addon.binary(add, out, shape, values[i] as Float32Array, shape, out, shape);
     return output(backend, shape.slice(), out);

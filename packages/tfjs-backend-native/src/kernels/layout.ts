@@ -6,12 +6,14 @@
 import { KernelConfig, TensorInfo, backend_util, slice_util, util } from '@tensorflow/tfjs-core';
 
 import { addon } from '../addon';
-import { f32, nativeOrCpu, output, sizeOf, stridesOf } from './util';
+import { alloc, f32, nativeOrCpu, output, sizeOf, stridesOf } from './util';
 
-/** Native transpose of a float32 tensor: out = x permuted by perm (out dim i = x dim perm[i]). */
-export function transposeValues(x: Float32Array, shape: readonly number[], perm: readonly number[]): { values: Float32Array; shape: number[] } {
+/**
+ * Native transpose of a float32 tensor: out = x permuted by perm (out dim i = x dim perm[i]).
+ * @param out where to write (every element is written), default a new array
+ */
+export function transposeValues(x: Float32Array, shape: readonly number[], perm: readonly number[], out: Float32Array = new Float32Array(sizeOf(shape))): { values: Float32Array; shape: number[] } {
   const outShape = perm.map((p) => shape[p]);
-  const out = new Float32Array(sizeOf(outShape));
   const xStrides = stridesOf(shape);
   addon.stridedCopy(x, 0, perm.map((p) => xStrides[p]), out, 0, stridesOf(outShape), outShape);
   return { values: out, shape: outShape };
@@ -21,7 +23,7 @@ function transposeKernel(backendName: string): KernelConfig {
   return nativeOrCpu<{ perm: number[] }>('Transpose', backendName, ({ inputs, backend, attrs }) => {
     const x = f32(backend, inputs.x);
     if (x == null) return null;
-    const { values, shape } = transposeValues(x, inputs.x.shape, attrs.perm);
+    const { values, shape } = transposeValues(x, inputs.x.shape, attrs.perm, alloc(backend, sizeOf(inputs.x.shape)));
     return output(backend, shape, values);
   });
 }
@@ -34,7 +36,7 @@ function sliceKernel(backendName: string): KernelConfig {
     const [begin, size] = slice_util.parseSliceParams(xInfo, attrs.begin, attrs.size);
     slice_util.assertParamsValid(xInfo, begin, size);
     const strides = stridesOf(xInfo.shape);
-    const out = new Float32Array(sizeOf(size));
+    const out = alloc(backend, sizeOf(size));
     const offset = begin.reduce((acc, b, i) => acc + b * strides[i], 0);
     addon.stridedCopy(x, offset, strides, out, 0, stridesOf(size), size);
     return output(backend, size, out);
@@ -48,8 +50,8 @@ function padKernel(backendName: string): KernelConfig {
     if (x == null) return null;
     const { paddings, constantValue } = attrs;
     const outShape = xInfo.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
-    const out = new Float32Array(sizeOf(outShape));
-    if (constantValue !== 0) out.fill(constantValue);
+    const out = alloc(backend, sizeOf(outShape));
+    out.fill(constantValue); // recycled buffers hold stale values
     const outStrides = stridesOf(outShape);
     const offset = paddings.reduce((acc, p, i) => acc + p[0] * outStrides[i], 0);
     addon.stridedCopy(x, 0, stridesOf(xInfo.shape), out, offset, outStrides, xInfo.shape);
@@ -65,7 +67,7 @@ function concatKernel(backendName: string): KernelConfig {
     if (values.some((v) => v == null)) return null;
     const axis = util.parseAxisParam(attrs.axis, tensors[0].shape)[0];
     const outShape = backend_util.computeOutShape(tensors.map((t) => t.shape), axis);
-    const out = new Float32Array(sizeOf(outShape));
+    const out = alloc(backend, sizeOf(outShape));
     const outStrides = stridesOf(outShape);
     let offset = 0;
     tensors.forEach((t, i) => {
@@ -89,7 +91,7 @@ function splitKernel(backendName: string): KernelConfig {
     return sizes.map((s) => {
       const shape = xInfo.shape.slice();
       shape[axis] = s;
-      const out = new Float32Array(sizeOf(shape));
+      const out = alloc(backend, sizeOf(shape));
       addon.stridedCopy(x, begin * strides[axis], strides, out, 0, stridesOf(shape), shape);
       begin += s;
       return output(backend, shape, out);

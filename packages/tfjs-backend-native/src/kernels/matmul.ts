@@ -8,7 +8,7 @@
 import { KernelConfig, NamedAttrMap, TensorInfo, backend_util, getKernel, util } from '@tensorflow/tfjs-core';
 
 import { addon } from '../addon';
-import { CpuLikeBackend, f32, nativeOrCpu, output, sizeOf, stridesOf } from './util';
+import { CpuLikeBackend, alloc, f32, nativeOrCpu, output, sizeOf, stridesOf } from './util';
 
 interface MatMulAttrs {
   transposeA: boolean;
@@ -53,7 +53,7 @@ function matMul(backend: CpuLikeBackend, a: TensorInfo, b: TensorInfo, attrs: Ma
   const bBatch = b.shape.slice(0, -2);
   const outBatch = backend_util.assertAndGetBroadcastShape(aBatch, bBatch);
   const outShape = [...outBatch, M, N];
-  const c = new Float32Array(sizeOf(outShape));
+  const c = alloc(backend, sizeOf(outShape));
   addon.batchMatMul(av, bv, c, batchIndex(aBatch, outBatch), batchIndex(bBatch, outBatch), M, N, K, transposeA, transposeB, bias);
   return output(backend, outShape, c);
 }

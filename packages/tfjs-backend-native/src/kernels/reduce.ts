@@ -7,7 +7,7 @@ import { KernelConfig, backend_util, util } from '@tensorflow/tfjs-core';
 
 import { REDUCE_OPS, ReduceOpName, addon } from '../addon';
 import { transposeValues } from './layout';
-import { f32, nativeOrCpu, output, sizeOf } from './util';
+import { alloc, f32, nativeOrCpu, output, sizeOf } from './util';
 
 function reduceKernel(name: ReduceOpName, backendName: string): KernelConfig {
   const code = REDUCE_OPS.indexOf(name);
@@ -38,7 +38,7 @@ function reduceKernel(name: ReduceOpName, backendName: string): KernelConfig {
       const outer = sizeOf(shape.slice(0, first));
       const reduced = sizeOf(shape.slice(first, last + 1));
       const inner = sizeOf(shape.slice(last + 1));
-      const out = new Float32Array(outer * inner);
+      const out = alloc(backend, outer * inner);
       addon.reduce(code, x, outer, reduced, inner, out);
       const outShape = attrs.keepDims ? backend_util.expandShapeToKeepDim(outShapeNoKeep, originalAxes) : outShapeNoKeep;
       return output(backend, outShape, out);
@@ -54,7 +54,7 @@ function softmaxKernel(backendName: string): KernelConfig {
     const dim = attrs.dim < 0 ? attrs.dim + rank : attrs.dim;
     if (x == null || rank === 0 || dim !== rank - 1) return null;
     const cols = logits.shape[rank - 1];
-    const out = new Float32Array(sizeOf(logits.shape));
+    const out = alloc(backend, sizeOf(logits.shape));
     addon.softmax(x, cols === 0 ? 0 : out.length / cols, cols, out);
     return output(backend, logits.shape.slice(), out);
   });

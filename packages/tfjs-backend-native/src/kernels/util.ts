@@ -23,9 +23,23 @@ export function f32(backend: CpuLikeBackend, t: TensorInfo | undefined): Float32
   return values instanceof Float32Array ? values : null;
 }
 
-/** A float32 output tensor over `values` (no copy). */
+/** What NativeBackend adds to MathBackendCPU for outputs (duck-typed: kernels may also run on a plain cpu backend). */
+interface PooledBackend {
+  allocFloat32(n: number): Float32Array;
+  makeOwnedTensorInfo(shape: number[], values: Float32Array): TensorInfo;
+}
+
+const isPooled = (backend: CpuLikeBackend): backend is CpuLikeBackend & PooledBackend =>
+  typeof (backend as Partial<PooledBackend>).allocFloat32 === 'function';
+
+/** An output buffer of n values with UNSPECIFIED contents (recycled): the kernel must write all of it. */
+export function alloc(backend: CpuLikeBackend, n: number): Float32Array {
+  return isPooled(backend) ? backend.allocFloat32(n) : new Float32Array(n);
+}
+
+/** A float32 output tensor over `values` from alloc() (no copy; the tensor owns the buffer). */
 export function output(backend: CpuLikeBackend, shape: number[], values: Float32Array): TensorInfo {
-  return backend.makeTensorInfo(shape, 'float32', values);
+  return isPooled(backend) ? backend.makeOwnedTensorInfo(shape, values) : backend.makeTensorInfo(shape, 'float32', values);
 }
 
 /** Contiguous row-major strides of a shape (elements). */
