@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { register as registerData } from './data';
 import { register as registerEmbed } from './embed';
+import { register as registerFinetune } from './finetune';
 import { register as registerInit } from './init';
 import { register as registerKnn } from './knn';
 import { register as registerLinprobe } from './linprobe';
@@ -17,6 +18,7 @@ export const commandRegistrations: ReadonlyArray<(program: Command) => void> = [
   registerPretrain,
   registerLinprobe,
   registerKnn,
+  registerFinetune,
   registerStage,
   registerReport,
 ];
