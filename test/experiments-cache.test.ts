@@ -1,0 +1,118 @@
+/**
+ * End-to-end: the experiments app through Nx, as a user runs it (`nx run experiments:mae-ema:smoke`),
+ * in a temporary copy of the workspace (its own Nx cache, runs/ and data) so the developer's cache and
+ * runs are untouched. Proves: a run produces every stage folder and the summary; a second run is
+ * served from the Nx cache; changing only linear-probe settings re-runs only linprobe and summary.
+ * Data: a synthetic CIFAR-10 in the official binary layout (the smoke profile reads 20 training and
+ * 10 test images per class), so the test needs no download and decodes in milliseconds.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { CIFAR10_CLASS_NAMES, encodeBinaryRecords, IMAGE_BYTES, Rng } from '@bmae/data';
+
+const REPO = resolve(__dirname, '..');
+const STAGE_TASKS = ['pretrain', 'linprobe', 'finetune', 'knn', 'summary'].map((s) => `experiments:mae-ema-${s}:smoke`);
+
+/** The work tree's files (tracked and new, not ignored), node_modules linked, not copied. */
+function copyWorkspace(to: string): void {
+  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO, encoding: 'utf8' });
+  if (listed.status !== 0) throw new Error(`git ls-files failed: ${listed.stderr}`);
+  for (const file of listed.stdout.split('\0').filter(Boolean)) {
+    if (!existsSync(join(REPO, file))) continue; // deleted in the work tree
+    mkdirSync(dirname(join(to, file)), { recursive: true });
+    cpSync(join(REPO, file), join(to, file));
+  }
+  symlinkSync(join(REPO, 'node_modules'), join(to, 'node_modules'));
+  for (const pkg of ['data', 'vit-model', 'targets', 'trainers', 'eval', 'experiments', 'tfjs-backend-native']) {
+    const modules = join(REPO, 'packages', pkg, 'node_modules');
+    if (existsSync(modules)) symlinkSync(modules, join(to, 'packages', pkg, 'node_modules'));
+  }
+  const addon = join(REPO, 'packages', 'tfjs-backend-native', 'build');
+  if (existsSync(addon)) symlinkSync(addon, join(to, 'packages', 'tfjs-backend-native', 'build'));
+}
+
+/** 50 training images per batch file (labels cycle), 100 test images: class = a colour level plus noise. */
+function writeSyntheticCifar(dir: string): string {
+  const folder = join(dir, 'cifar-10-batches-bin');
+  mkdirSync(folder, { recursive: true });
+  const rng = Rng.fromSeed(7);
+  const make = (count: number) => {
+    const images = new Uint8Array(count * IMAGE_BYTES);
+    const labels = Uint8Array.from({ length: count }, (_, n) => n % 10);
+    for (let n = 0; n < count; n++) for (let i = 0; i < IMAGE_BYTES; i++) images[n * IMAGE_BYTES + i] = (labels[n] * 20 + ((i >> 5) % 3) * 30 + rng.int(50)) % 256;
+    return encodeBinaryRecords(images, labels);
+  };
+  for (let k = 1; k <= 5; k++) writeFileSync(join(folder, `data_batch_${k}.bin`), make(50));
+  writeFileSync(join(folder, 'test_batch.bin'), make(100));
+  writeFileSync(join(folder, 'batches.meta.txt'), `${CIFAR10_CLASS_NAMES.join('\n')}\n`);
+  return folder;
+}
+
+describe('nx run experiments:mae-ema:smoke', () => {
+  const root = mkdtempSync(join(tmpdir(), 'bmae-e2e-'));
+  const workspace = join(root, 'workspace');
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  // A clean environment: nothing from an Nx run that may be running this test, own cache and data.
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('NX_') && key !== 'BMAE_RUNS_DIR'));
+  Object.assign(env, {
+    NX_DAEMON: 'false',
+    NX_TUI: 'false',
+    NX_NO_CLOUD: 'true',
+    NX_CACHE_DIRECTORY: join(root, 'nx-cache'),
+    BMAE_CACHE_DIR: join(root, 'bmae-cache'),
+    BMAE_DATA: join(root, 'data'),
+  });
+
+  /** @returns the combined output; fails the test with it when Nx fails */
+  function nxRun(): string {
+    const result = spawnSync(process.execPath, [join(REPO, 'node_modules', 'nx', 'bin', 'nx.js'), 'run', 'experiments:mae-ema:smoke', '--output-style=static'], {
+      cwd: workspace,
+      env,
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    // Without colours: an Nx run that runs this test forces them on for its children.
+    const output = `${result.stdout}\n${result.stderr}`.replace(/\x1b\[[0-9;]*m/g, '');
+    if (result.status !== 0) throw new Error(`nx run failed (${result.status ?? result.signal}):\n${output}`);
+    return output;
+  }
+
+  const cached = (output: string, task: string) => new RegExp(`> nx run ${task}\\s+\\[(local cache|existing outputs match the cache, left as is)\\]`).test(output);
+  const ran = (output: string, task: string) => new RegExp(`> nx run ${task}\\s*\\n`).test(output);
+
+  beforeAll(() => {
+    copyWorkspace(workspace);
+    writeSyntheticCifar(join(root, 'data'));
+  });
+
+  it('runs every stage, then serves a second run from the cache, then re-runs only linprobe and summary after a linear-probe change', () => {
+    const first = nxRun();
+    for (const task of STAGE_TASKS) expect(ran(first, task)).toBe(true);
+    const runs = join(workspace, 'runs', 'smoke', 'mae-ema');
+    for (const path of ['pretrain/stage.json', 'pretrain/seed-0/latest.json', 'pretrain/seed-0/metrics.jsonl', 'linprobe/seed-0.json', 'knn/seed-0.json', 'finetune/stage.json', 'summary/summary.json']) {
+      expect(existsSync(join(runs, path))).toBe(true);
+    }
+    const summary = JSON.parse(readFileSync(join(runs, 'summary', 'summary.json'), 'utf8'));
+    expect(summary).toMatchObject({ experiment: 'mae-ema', profile: 'smoke', seeds: 1 });
+    expect(summary.results.linprobe.n).toBe(1);
+    expect(summary.lossCurve).toHaveLength(2 * 5); // 2 epochs, 5 points each
+    expect(first).toContain(`report: ${join(workspace, 'runs', 'smoke', 'report.md')}`);
+
+    const second = nxRun();
+    for (const task of STAGE_TASKS) expect(cached(second, task)).toBe(true);
+    expect(second).toContain('Nx read the output from the cache instead of running the command for 5 out of 6 tasks');
+
+    const profileFile = join(workspace, 'packages', 'experiments', 'profiles', 'smoke.json');
+    const profile = JSON.parse(readFileSync(profileFile, 'utf8'));
+    profile.linprobe.epochs += 1;
+    writeFileSync(profileFile, JSON.stringify(profile, null, 2));
+    const third = nxRun();
+    for (const stage of ['pretrain', 'finetune', 'knn']) expect(cached(third, `experiments:mae-ema-${stage}:smoke`)).toBe(true);
+    for (const stage of ['linprobe', 'summary']) expect(ran(third, `experiments:mae-ema-${stage}:smoke`)).toBe(true);
+    const record = JSON.parse(readFileSync(join(runs, 'linprobe', 'seed-0.json'), 'utf8'));
+    expect(record.settings.epochs).toBe(profile.linprobe.epochs);
+  });
+});
