@@ -39,6 +39,12 @@ describe('pretrain config', () => {
     expect(() => parsePretrainConfig({ optim: { warmupEpochs: 'long' } })).toThrow(/optim\.warmupEpochs: Invalid/);
   });
 
+  it('accepts the report methods by name', () => {
+    expect(parsePretrainConfig({ target: 'mae-new' }).target).toMatchObject({ kind: 'sum', terms: [{ weight: 1 }, { weight: 0.2 }] });
+    expect(parsePretrainConfig({ target: 'ema-mae' }).target).toMatchObject({ kind: 'ema', tau: 0.005, warmupEpochs: 5 });
+    expect(() => parsePretrainConfig({ target: 'dino' })).toThrow('target: unknown target preset "dino": choose mae, mae-k, ema-mae, mae-new or give a config object');
+  });
+
   it('loads a file, applies overrides, and names the file in errors', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bmae-config-'));
     const file = join(dir, 'ema.json');

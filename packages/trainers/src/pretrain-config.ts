@@ -5,7 +5,7 @@
  * once; the resolved config is logged and saved beside every checkpoint.
  */
 import { readFileSync } from 'node:fs';
-import { targetConfigSchema } from '@bmae/targets';
+import { targetConfigSchema, targetPresets } from '@bmae/targets';
 import { z } from 'zod';
 import { parseConfig } from './config-errors';
 import { scaledLr } from './lr-schedule';
@@ -34,7 +34,15 @@ export const pretrainConfigSchema = z
       })
       .strict()
       .prefault({}),
-    target: targetConfigSchema.prefault({ kind: 'pixels' }),
+    /** a target config, or the name of one of the report's methods: mae, mae-k, ema-mae, mae-new */
+    target: z
+      .preprocess((value, ctx) => {
+        if (typeof value !== 'string') return value;
+        if (value in targetPresets) return targetPresets[value as keyof typeof targetPresets];
+        ctx.addIssue({ code: 'custom', message: `unknown target preset "${value}": choose ${Object.keys(targetPresets).join(', ')} or give a config object`, input: value });
+        return value;
+      }, targetConfigSchema)
+      .prefault({ kind: 'pixels' }),
     optim: z
       .object({
         epochs: z.number().int().min(1).default(200),
