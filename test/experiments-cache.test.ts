@@ -100,6 +100,11 @@ describe('nx run experiments:mae-ema:smoke', () => {
     expect(summary.results.linprobe.n).toBe(1);
     expect(summary.lossCurve).toHaveLength(2 * 5); // 2 epochs, 5 points each
     expect(first).toContain(`report: ${join(workspace, 'runs', 'smoke', 'report.md')}`);
+    // Figures (vega-lite -> SVG -> PNG) for what exists: the loss curve and mae-ema's two sweeps.
+    for (const figure of ['loss-curves.png', 'sweep-tau.png', 'sweep-wse.png']) {
+      expect(readFileSync(join(workspace, 'runs', 'smoke', figure)).subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    }
+    expect(readFileSync(join(workspace, 'runs', 'smoke', 'report.md'), 'utf8')).toContain('| mae-ema |');
 
     const second = nxRun();
     for (const task of STAGE_TASKS) expect(cached(second, task)).toBe(true);
