@@ -92,7 +92,7 @@ describe('nx run experiments:mae-ema:smoke', () => {
     const first = nxRun();
     for (const task of STAGE_TASKS) expect(ran(first, task)).toBe(true);
     const runs = join(workspace, 'runs', 'smoke', 'mae-ema');
-    for (const path of ['pretrain/stage.json', 'pretrain/seed-0/latest.json', 'pretrain/seed-0/metrics.jsonl', 'linprobe/seed-0.json', 'knn/seed-0.json', 'finetune/stage.json', 'summary/summary.json']) {
+    for (const path of ['pretrain/stage.json', 'pretrain/seed-0/latest.json', 'pretrain/seed-0/metrics.jsonl', 'linprobe/seed-0.json', 'knn/seed-0.json', 'finetune/seed-0.json', 'summary/summary.json']) {
       expect(existsSync(join(runs, path))).toBe(true);
     }
     const summary = JSON.parse(readFileSync(join(runs, 'summary', 'summary.json'), 'utf8'));

@@ -40,6 +40,9 @@ export const finetuneSettingsSchema = z
     labelSmoothing: z.number().min(0).lt(1).default(0.1),
     mixup: z.number().min(0).default(0.8),
     cutmix: z.number().min(0).default(1.0),
+    minLr: z.number().min(0).default(1e-6),
+    /** true: mean-pooled patch tokens + fc_norm (MAE's default); false: the CLS token */
+    globalPool: z.boolean().default(true),
   })
   .strict();
 

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadCifar10, Rng, stratifiedIndices, subsetSplit, type Cifar10, type Split } from '@bmae/data';
-import { classificationMetrics, EVAL_RECORD_SCHEMA, extractFeatures, knnClassify, trainLinearProbe, writeEvalRecord, type EvalRecord, type FeatureSet } from '@bmae/eval';
+import { classificationMetrics, EVAL_RECORD_SCHEMA, extractFeatures, knnClassify, runFinetune, trainLinearProbe, writeEvalRecord, type EvalRecord, type FeatureSet } from '@bmae/eval';
 import { runPretraining } from '@bmae/trainers';
 import { assignCheckpoint, createEncoderParams, disposeParams, maeConfig, PRESET_NAMES, readCheckpoint, selectBackend, type EncoderConfig, type Params, type PresetName } from '@bmae/vit-model';
 import writeFileAtomic from 'write-file-atomic';
@@ -146,50 +146,85 @@ function frozenFeatures(params: Params, encoder: EncoderConfig, data: Cifar10, p
   };
 }
 
-async function runEvalStage(ctx: Context, stage: EvalStage, pretrainedFrom: string | null, data: Cifar10, backend: string): Promise<Pick<StageRecord, 'imagesPerSecond' | 'settings' | 'status' | 'reason'>> {
-  if (stage === 'finetune') {
-    // Fine-tuning lands in @bmae/trainers separately; until then the stage records that it did not run.
-    return { imagesPerSecond: null, settings: finetuneSettingsFor(ctx.experiment, ctx.profile), status: 'not-run', reason: 'fine-tuning is not available in @bmae/trainers yet' };
+/** The pre-training checkpoint of `seed` (null without pre-training) and the encoder's architecture. */
+async function encoderSource(ctx: Context, pretrainedFrom: string | null, seed: number): Promise<{ checkpoint: string | null; encoder: EncoderConfig; preset: string }> {
+  const preset = checkPreset(ctx.profile.preset, ctx.profileName);
+  if (pretrainedFrom === null) return { checkpoint: null, encoder: maeConfig(preset).encoder, preset };
+  const checkpoint = finalCheckpointPath(join(stageDir(ctx.root, ctx.profileName, pretrainedFrom, 'pretrain'), `seed-${seed}`));
+  const info = (await readCheckpoint(checkpoint)).info;
+  return { checkpoint, encoder: info.config.encoder, preset: info.preset ?? preset };
+}
+
+/** One seed of a protocol: test-split predictions, the per-epoch history and the resolved settings. */
+interface ProtocolRun {
+  predicted: Int32Array;
+  testLabels: Uint8Array;
+  trainCount: number;
+  history: EvalRecord['history'];
+  settings: Record<string, unknown>;
+  checkpoint: string | null;
+  preset: string;
+  /** images processed (feature extraction or training) */
+  images: number;
+}
+
+/** kNN or linear probe on the frozen encoder's features. */
+async function runFrozenProtocol(ctx: Context, stage: 'knn' | 'linprobe', pretrainedFrom: string | null, data: Cifar10, seed: number): Promise<ProtocolRun> {
+  const { params, encoder, checkpoint, preset } = await loadEncoder(ctx, pretrainedFrom, seed);
+  try {
+    const numClasses = data.classNames.length;
+    if (stage === 'knn') {
+      const knn = knnSettingsFor(ctx.experiment, ctx.profile);
+      const features = frozenFeatures(params, encoder, data, ctx.profile, knn.pool);
+      const { predicted } = knnClassify(features.train.features, features.train.labels, features.test.features, { k: knn.k, temperature: knn.temperature, numClasses });
+      return { predicted, testLabels: features.test.labels, trainCount: features.train.count, history: [], settings: { ...knn }, checkpoint, preset, images: features.images };
+    }
+    const lp = linprobeSettingsFor(ctx.experiment, ctx.profile);
+    const features = frozenFeatures(params, encoder, data, ctx.profile, lp.pool);
+    const result = trainLinearProbe(features.train, features.test, { numClasses, epochs: lp.epochs, batchSize: lp.batchSize, blr: lp.blr, warmupEpochs: lp.warmupEpochs, weightDecay: lp.weightDecay, seed });
+    return {
+      predicted: result.predicted, testLabels: features.test.labels, trainCount: features.train.count, history: result.history,
+      settings: { ...result.settings, pool: lp.pool }, checkpoint, preset, images: features.images,
+    };
+  } finally {
+    disposeParams(params);
   }
-  const settings = stage === 'knn' ? knnSettingsFor(ctx.experiment, ctx.profile) : linprobeSettingsFor(ctx.experiment, ctx.profile);
+}
+
+/** End-to-end fine-tuning of the pre-trained (or a random) encoder with a new head. */
+async function runFinetuneProtocol(ctx: Context, pretrainedFrom: string | null, data: Cifar10, seed: number): Promise<ProtocolRun> {
+  const settings = finetuneSettingsFor(ctx.experiment, ctx.profile);
+  const { checkpoint, encoder, preset } = await encoderSource(ctx, pretrainedFrom, seed);
+  const numClasses = data.classNames.length;
+  const train = subset(data.train, ctx.profile.data.trainPerClass, numClasses);
+  const test = subset(data.test, ctx.profile.data.testPerClass, numClasses);
+  const result = await runFinetune({
+    checkpoint, encoder, train, test, stats: { mean: data.mean, std: data.std }, numClasses, options: { ...settings, seed }, log: ctx.log,
+  });
+  disposeParams(result.params);
+  return {
+    predicted: result.predicted, testLabels: test.labels, trainCount: train.count, history: result.history,
+    settings: { ...result.settings }, checkpoint, preset, images: settings.epochs * train.count + test.count,
+  };
+}
+
+async function runEvalStage(ctx: Context, stage: EvalStage, pretrainedFrom: string | null, data: Cifar10, backend: string): Promise<Pick<StageRecord, 'imagesPerSecond' | 'settings' | 'status'>> {
   let images = 0;
+  let settings: unknown = null;
   const started = performance.now();
   for (let seed = 0; seed < ctx.seeds; seed++) {
     const seedStarted = performance.now();
-    const { params, encoder, checkpoint, preset } = await loadEncoder(ctx, pretrainedFrom, seed);
-    let predicted: Int32Array;
-    let history: EvalRecord['history'] = [];
-    let resolved: Record<string, unknown>;
-    let testLabels: Uint8Array;
-    let trainCount: number;
-    try {
-      const features = frozenFeatures(params, encoder, data, ctx.profile, settings.pool);
-      images += features.images;
-      testLabels = features.test.labels;
-      trainCount = features.train.count;
-      const numClasses = data.classNames.length;
-      if (stage === 'knn') {
-        const knn = settings as ReturnType<typeof knnSettingsFor>;
-        predicted = knnClassify(features.train.features, features.train.labels, features.test.features, { k: knn.k, temperature: knn.temperature, numClasses }).predicted;
-        resolved = { ...knn };
-      } else {
-        const lp = settings as ReturnType<typeof linprobeSettingsFor>;
-        const result = trainLinearProbe(features.train, features.test, { numClasses, epochs: lp.epochs, batchSize: lp.batchSize, blr: lp.blr, warmupEpochs: lp.warmupEpochs, weightDecay: lp.weightDecay, seed });
-        predicted = result.predicted;
-        history = result.history;
-        resolved = { ...result.settings, pool: lp.pool };
-      }
-    } finally {
-      disposeParams(params);
-    }
+    const run = stage === 'finetune' ? await runFinetuneProtocol(ctx, pretrainedFrom, data, seed) : await runFrozenProtocol(ctx, stage, pretrainedFrom, data, seed);
+    images += run.images;
+    settings ??= run.settings;
     const record: EvalRecord = {
       schema: EVAL_RECORD_SCHEMA,
       protocol: stage,
-      encoder: { checkpoint: checkpoint === null ? null : checkpoint, preset },
-      data: { source: data.source, fingerprint: data.fingerprint, trainCount, testCount: testLabels.length },
-      metrics: classificationMetrics(predicted, testLabels, data.classNames),
-      history,
-      settings: resolved,
+      encoder: { checkpoint: run.checkpoint, preset: run.preset },
+      data: { source: data.source, fingerprint: data.fingerprint, trainCount: run.trainCount, testCount: run.testLabels.length },
+      metrics: classificationMetrics(run.predicted, run.testLabels, data.classNames),
+      history: run.history,
+      settings: run.settings,
       backend,
       seed,
       seconds: (performance.now() - seedStarted) / 1000,
