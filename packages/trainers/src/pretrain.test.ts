@@ -95,6 +95,9 @@ describe('runPretraining (micro preset, tiny data)', () => {
       /cannot resume: .*latest\.json does not exist/,
     );
     await runPretraining({ config: tinyConfig({ kind: 'pixels' }), data, outDir, backend: 'wasm', log: quiet, stopAfterEpoch: 0 });
+    await expect(runPretraining({ config: tinyConfig({ kind: 'pixels' }), data, outDir, backend: 'wasm', log: quiet })).rejects.toThrow(
+      'already holds a run (latest.json): continue it with --resume',
+    );
     await expect(runPretraining({ config: tinyConfig({ kind: 'ema' }), data, outDir, backend: 'wasm', log: quiet, resume: true })).rejects.toThrow('the config differs');
   });
 

@@ -8,7 +8,7 @@
  * step hook. Randomness: data order, augmentation and masking draw from streams forked per epoch
  * from the run seed, so any epoch boundary is an exact resume point.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   batchIndices, epochOrder, gatherBatch, pretrainAugmentation, Rng, stratifiedIndices, subsetSplit,
@@ -236,6 +236,9 @@ export async function runPretraining(options: PretrainOptions): Promise<Pretrain
   const train = selectTrain(data.train, config.data.trainPerClass);
   const resolved = resolvePretrainConfig(config, train.count);
   const { derived } = resolved;
+  if (!options.resume && existsSync(join(outDir, 'latest.json'))) {
+    throw new Error(`${outDir} already holds a run (latest.json): continue it with --resume, or choose another --out`);
+  }
   mkdirSync(outDir, { recursive: true });
 
   // The online model: its heads are the target's (pixels and/or one per feature target).
