@@ -51,6 +51,8 @@ export function register(program: Command): void {
     .option('--sweep <param>', `print one sweep (${SWEEP_PARAMS.join(', ')})`)
     .option('--runs-dir <dir>', 'runs folder (default: env BMAE_RUNS_DIR, else <workspace>/runs)')
     .option('--no-figures', 'skip the PNG figures')
+    // `nx run experiments:<name> --seeds=3` forwards the flag along the chain, to this command too.
+    .option('--seeds <n>', 'ignored (each summary records its own seeds)')
     .action(async (options: ReportCommandOptions) => {
       await runReport(options);
     });
