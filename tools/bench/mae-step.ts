@@ -2,7 +2,7 @@
  * Benchmark (not a test): MAE pre-training step throughput and memory, per backend.
  *
  *   npx tsx tools/bench/mae-step.ts [--backends native,wasm,cpu] [--batch 64] [--preset deit-tiny]
- *       [--modes pixel,bootstrap] [--steps 5] [--cpu-steps 1] [--json]
+ *       [--modes pixel,bootstrap] [--steps 5] [--cpu-steps 1] [--checkpoint] [--json]
  *
  * One step = random masking (75%) -> encoder on visible patches -> decoder -> loss on removed patches
  * -> gradients -> Adam(betas 0.9, 0.95) update, the loss read back once (a sync point, as a logged step).
@@ -10,6 +10,7 @@
  *   pixel      normalised-pixel target, decoder_pred with P*P*3 outputs;
  *   bootstrap  adds a full-image forward of a frozen target encoder (no gradient), its per-patch tokens
  *              (LayerNorm-normalised, CLS dropped) as the target of a width-D head.
+ * --checkpoint recomputes each block in the backward pass (activation checkpointing: less memory, more compute).
  * Inputs are random normal images (throughput does not depend on content). Memory: peak process RSS
  * (each backend runs in its own child process, so one backend's memory does not hide in the next
  * one's RSS), tf.memory().numBytes after the steps (weights + optimiser state; counts a shared view
@@ -31,6 +32,7 @@ type Mode = 'pixel' | 'bootstrap';
 interface Result {
   backend: BackendName;
   mode: Mode;
+  checkpoint: boolean;
   preset: PresetName;
   batch: number;
   steps: number;
@@ -45,7 +47,7 @@ interface Result {
 
 const MiB = 1024 * 1024;
 
-function buildStep(mode: Mode, config: MaeConfig, params: Params, batch: number) {
+function buildStep(mode: Mode, config: MaeConfig, params: Params, batch: number, checkpoint: boolean) {
   const target: Params | undefined = mode === 'bootstrap' ? copyParams(params, encoderParamNames(config.encoder), { trainable: false }) : undefined;
   const optimizer = tf.train.adam(1.5e-4, 0.9, 0.95);
   const rng = Rng.fromSeed(1);
@@ -63,7 +65,7 @@ function buildStep(mode: Mode, config: MaeConfig, params: Params, batch: number)
         : patchify(imgs, patchSize);
       const loss = optimizer.minimize(
         () => {
-          const { predictions, mask } = forwardMae(params, config, imgs, masking);
+          const { predictions, mask } = forwardMae(params, config, imgs, masking, { checkpoint });
           return forwardLoss(predictions.get(headName)!, targetTokens, mask, { normPix: !target && config.normPixLoss });
         },
         true,
@@ -79,11 +81,11 @@ function buildStep(mode: Mode, config: MaeConfig, params: Params, batch: number)
   return { step, dispose };
 }
 
-async function bench(backend: BackendName, mode: Mode, preset: PresetName, batch: number, steps: number): Promise<Result> {
+async function bench(backend: BackendName, mode: Mode, preset: PresetName, batch: number, steps: number, checkpoint: boolean): Promise<Result> {
   const width = maeConfig(preset).encoder.width;
   const config = maeConfig(preset, { heads: mode === 'pixel' ? { pixels: 48 } : { bootstrap: width } });
   const params = createMaeParams(config, Rng.fromSeed(0));
-  const { step, dispose } = buildStep(mode, config, params, batch);
+  const { step, dispose } = buildStep(mode, config, params, batch, checkpoint);
   step(); // warm-up: optimiser slots, kernel setup
   let rss = process.memoryUsage().rss;
   const start = performance.now();
@@ -94,7 +96,7 @@ async function bench(backend: BackendName, mode: Mode, preset: PresetName, batch
   }
   const secondsPerStep = (performance.now() - start) / 1000 / steps;
   const result: Result = {
-    backend, mode, preset, batch, steps, secondsPerStep,
+    backend, mode, checkpoint, preset, batch, steps, secondsPerStep,
     imagesPerSecond: batch / secondsPerStep,
     rssMiB: rss / MiB,
     tfMiB: tf.memory().numBytes / MiB,
@@ -116,6 +118,7 @@ async function main(): Promise<void> {
       batch: { type: 'string', default: '64' },
       steps: { type: 'string', default: '5' },
       'cpu-steps': { type: 'string', default: '1' },
+      checkpoint: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -146,10 +149,10 @@ async function main(): Promise<void> {
     }
     for (const mode of modes) {
       const steps = Number(backend === 'cpu' ? values['cpu-steps'] : values.steps);
-      const r = await bench(backend, mode, values.preset as PresetName, batch, steps);
+      const r = await bench(backend, mode, values.preset as PresetName, batch, steps, values.checkpoint);
       if (values.json) console.log(JSON.stringify(r));
       console.log(
-        `${backend.padEnd(7)} ${mode.padEnd(9)} ${r.imagesPerSecond.toFixed(1).padStart(6)} img/s  (${r.secondsPerStep.toFixed(3)} s/step over ${steps})` +
+        `${backend.padEnd(7)} ${(mode + (values.checkpoint ? '+ckpt' : '')).padEnd(14)} ${r.imagesPerSecond.toFixed(1).padStart(6)} img/s  (${r.secondsPerStep.toFixed(3)} s/step over ${steps})` +
           `  peak RSS ${r.rssMiB.toFixed(0)} MiB, tf ${r.tfMiB.toFixed(0)} MiB live` +
           (r.wasmHeapMiB !== undefined ? `, wasm heap ${r.wasmHeapMiB.toFixed(0)} MiB` : ''),
       );

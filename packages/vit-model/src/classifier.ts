@@ -10,8 +10,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '@bmae/data';
 import type { EncoderConfig } from './config';
 import { layerNorm, linear, type DropPathScales } from './layers';
-import { forwardFeatures } from './mae';
-import { createEncoderParams, type Params } from './params';
+import { forwardFeatures, type CheckpointOptions } from './mae';
+import { createEncoderParams, type Params, type TensorMap } from './params';
 
 export interface ClassifierConfig {
   numClasses: number;
@@ -63,14 +63,21 @@ export function sampleDropPath(rng: Rng, batch: number, rates: number[]): DropPa
  * @param dropPath per-block scales from sampleDropPath (training) or undefined (evaluation)
  * @returns [N, D]
  */
-export function forwardPooled(params: Params, encoder: EncoderConfig, globalPool: boolean, imgs: tf.Tensor4D, dropPath?: DropPathScales[]): tf.Tensor2D {
+export function forwardPooled(
+  params: TensorMap,
+  encoder: EncoderConfig,
+  globalPool: boolean,
+  imgs: tf.Tensor4D,
+  dropPath?: DropPathScales[],
+  options: CheckpointOptions = {},
+): tf.Tensor2D {
   return tf.tidy(() => {
     if (globalPool) {
-      const tokens = forwardFeatures(params, encoder, imgs, { beforeNorm: true, dropPath });
+      const tokens = forwardFeatures(params, encoder, imgs, { beforeNorm: true, dropPath, checkpoint: options.checkpoint });
       const pooled = tf.mean(tf.slice(tokens, [0, 1, 0], [-1, -1, -1]), 1); // [N, D], CLS excluded
       return layerNorm(params, 'fc_norm', pooled, encoder.layerNormEps) as tf.Tensor2D;
     }
-    const tokens = forwardFeatures(params, encoder, imgs, { dropPath });
+    const tokens = forwardFeatures(params, encoder, imgs, { dropPath, checkpoint: options.checkpoint });
     return tf.reshape(tf.slice(tokens, [0, 0, 0], [-1, 1, -1]), [tokens.shape[0], tokens.shape[2]]) as tf.Tensor2D;
   });
 }
@@ -81,18 +88,19 @@ export function forwardPooled(params: Params, encoder: EncoderConfig, globalPool
  * @returns logits [N, numClasses]
  */
 export function forwardClassifier(
-  params: Params,
+  params: TensorMap,
   encoder: EncoderConfig,
   classifier: ClassifierConfig,
   imgs: tf.Tensor4D,
   training?: { rng: Rng },
+  options: CheckpointOptions = {},
 ): tf.Tensor2D {
   return tf.tidy(() => {
     const dropPath =
       training && classifier.dropPathRate > 0
         ? sampleDropPath(training.rng, imgs.shape[0], dropPathRates(encoder.depth, classifier.dropPathRate))
         : undefined;
-    const pooled = forwardPooled(params, encoder, classifier.globalPool, imgs, dropPath);
+    const pooled = forwardPooled(params, encoder, classifier.globalPool, imgs, dropPath, options);
     return linear(params, 'head', pooled) as tf.Tensor2D;
   });
 }

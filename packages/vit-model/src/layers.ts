@@ -5,14 +5,14 @@
  * only: every backend runs them unchanged; backend gaps are patched in backend.ts, never here.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { param, type Params } from './params';
+import { param, type TensorMap } from './params';
 
 /**
  * y = x W + b over the last axis.
  * @param x [..., in]
  * @returns [..., out], with W = `${prefix}.weight` [in, out], b = `${prefix}.bias` [out]
  */
-export function linear(params: Params, prefix: string, x: tf.Tensor): tf.Tensor {
+export function linear(params: TensorMap, prefix: string, x: tf.Tensor): tf.Tensor {
   const weight = param(params, `${prefix}.weight`);
   const bias = param(params, `${prefix}.bias`);
   const [inDim, outDim] = weight.shape;
@@ -30,7 +30,7 @@ export function linear(params: Params, prefix: string, x: tf.Tensor): tf.Tensor 
  * half the backward ops: training memory and time both drop.
  * @param x [..., D]; weight `${prefix}.weight` [D], bias `${prefix}.bias` [D]
  */
-export function layerNorm(params: Params, prefix: string, x: tf.Tensor, eps: number): tf.Tensor {
+export function layerNorm(params: TensorMap, prefix: string, x: tf.Tensor, eps: number): tf.Tensor {
   return layerNormOp(x, param(params, `${prefix}.weight`), param(params, `${prefix}.bias`), eps);
 }
 
@@ -98,7 +98,7 @@ export const gelu = tf.customGrad((xIn, save) => {
  * @param x [N, T, D]
  * @returns [N, T, D]
  */
-export function attention(params: Params, prefix: string, x: tf.Tensor3D, heads: number): tf.Tensor3D {
+export function attention(params: TensorMap, prefix: string, x: tf.Tensor3D, heads: number): tf.Tensor3D {
   return tf.tidy(() => {
     const [n, t, d] = x.shape;
     const dh = d / heads;
@@ -115,7 +115,7 @@ export function attention(params: Params, prefix: string, x: tf.Tensor3D, heads:
 }
 
 /** fc1 -> GELU -> fc2. @param x [N, T, D] @returns [N, T, D] */
-export function mlp(params: Params, prefix: string, x: tf.Tensor3D): tf.Tensor3D {
+export function mlp(params: TensorMap, prefix: string, x: tf.Tensor3D): tf.Tensor3D {
   return tf.tidy(() => linear(params, `${prefix}.fc2`, gelu(linear(params, `${prefix}.fc1`, x))) as tf.Tensor3D);
 }
 
@@ -132,7 +132,7 @@ export interface DropPathScales {
  * One pre-norm transformer block: x + attn(norm1(x)), then x + mlp(norm2(x)).
  * @param x [N, T, D]
  */
-export function block(params: Params, prefix: string, x: tf.Tensor3D, heads: number, eps: number, dropPath?: DropPathScales): tf.Tensor3D {
+export function block(params: TensorMap, prefix: string, x: tf.Tensor3D, heads: number, eps: number, dropPath?: DropPathScales): tf.Tensor3D {
   return tf.tidy(() => {
     let branch = attention(params, `${prefix}.attn`, layerNorm(params, `${prefix}.norm1`, x, eps) as tf.Tensor3D, heads);
     if (dropPath) branch = tf.mul(branch, dropPath.attn);
@@ -141,4 +141,59 @@ export function block(params: Params, prefix: string, x: tf.Tensor3D, heads: num
     if (dropPath) mlpBranch = tf.mul(mlpBranch, dropPath.mlp);
     return tf.add(afterAttention, mlpBranch) as tf.Tensor3D;
   });
+}
+
+/**
+ * tf.grads called from inside a custom gradient (i.e. during another backward pass). tfjs 4 keeps one
+ * global tape: the inner call starts a fresh one and, finishing at depth 0, frees its saved tensors and
+ * drops the tape, which the outer backward pass still needs to clean up afterwards. So the outer tape is
+ * put back once the inner pass is done (the inner one is freed, as it should be, right away).
+ */
+function nestedGrads(f: (...args: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], dy: tf.Tensor): tf.Tensor[] {
+  const state = tf.engine().state;
+  const outerTape = state.activeTape;
+  try {
+    return tf.grads(f)(xs, dy);
+  } finally {
+    state.activeTape = outerTape;
+  }
+}
+
+/** The parameters of one block, relative to its prefix, in a fixed order. */
+export const BLOCK_PARAM_SUFFIXES = [
+  'norm1.weight', 'norm1.bias', 'attn.qkv.weight', 'attn.qkv.bias', 'attn.proj.weight', 'attn.proj.bias',
+  'norm2.weight', 'norm2.bias', 'mlp.fc1.weight', 'mlp.fc1.bias', 'mlp.fc2.weight', 'mlp.fc2.bias',
+] as const;
+
+/**
+ * `block` with activation checkpointing (Chen et al. 2016, "Training Deep Nets with Sublinear Memory
+ * Cost"): the forward pass keeps only the block's input; the backward pass runs the block again under
+ * its own gradient tape. Same values and gradients as `block`, for one extra block forward, while a
+ * training step holds one block's intermediates at a time instead of every block's (tfjs also keeps all
+ * intermediate gradients until a backward pass ends, which this bounds the same way).
+ * @param x [N, T, D] @returns [N, T, D]
+ */
+export function checkpointedBlock(params: TensorMap, prefix: string, x: tf.Tensor3D, heads: number, eps: number, dropPath?: DropPathScales): tf.Tensor3D {
+  const names = BLOCK_PARAM_SUFFIXES.map((suffix) => `${prefix}.${suffix}`);
+  const weights = names.map((name) => param(params, name));
+  const scales = dropPath ? [dropPath.attn, dropPath.mlp] : [];
+  // Weights and drop-path scales are inputs of the custom op (not closure captures): the backward pass
+  // must get the weights' gradients, and the scales may be disposed by the caller's tidy before it runs.
+  const run = (input: tf.Tensor, ws: tf.Tensor[], sc: tf.Tensor[]) =>
+    block(new Map(names.map((name, i) => [name, ws[i]])), prefix, input as tf.Tensor3D, heads, eps,
+      sc.length ? { attn: sc[0] as tf.Tensor3D, mlp: sc[1] as tf.Tensor3D } : undefined);
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const inputs = args as tf.Tensor[];
+    save(inputs);
+    return {
+      value: run(inputs[0], inputs.slice(1, 1 + names.length), inputs.slice(1 + names.length)),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const savedScales = saved.slice(1 + names.length);
+        const grads = nestedGrads((input: tf.Tensor, ...ws: tf.Tensor[]) => run(input, ws, savedScales), saved.slice(0, 1 + names.length), dy);
+        return [...grads, ...savedScales.map((scale) => tf.zerosLike(scale))];
+      },
+    };
+  });
+  return op(x, ...weights, ...scales) as tf.Tensor3D;
 }

@@ -6,9 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { EncoderConfig, MaeConfig } from './config';
-import { block, layerNorm, linear, normaliseLastAxis, type DropPathScales } from './layers';
+import { block, checkpointedBlock, layerNorm, linear, normaliseLastAxis, type DropPathScales } from './layers';
 import { maskTensor, scatterMatrix, selectionMatrix, type Masking } from './masking';
-import { param, predictionHeadName, type Params } from './params';
+import { param, predictionHeadName, type TensorMap } from './params';
 import { patchify } from './patchify';
 
 /** Eps of MAE's norm_pix_loss: target = (target - mean) / (var + 1e-6) ** 0.5. */
@@ -24,7 +24,7 @@ function checkImages(imgs: tf.Tensor4D, encoder: EncoderConfig, where: string): 
 }
 
 /** Patch embedding + position embedding of all patches. @returns [N, L, D] */
-function embedPatches(params: Params, encoder: EncoderConfig, imgs: tf.Tensor4D): tf.Tensor3D {
+function embedPatches(params: TensorMap, encoder: EncoderConfig, imgs: tf.Tensor4D): tf.Tensor3D {
   const patches = patchify(imgs, encoder.patchSize);
   const posEmbed = param(params, 'pos_embed'); // [1, L+1, D]
   const patchPos = tf.slice(posEmbed, [0, 1, 0], [1, -1, -1]);
@@ -32,24 +32,35 @@ function embedPatches(params: Params, encoder: EncoderConfig, imgs: tf.Tensor4D)
 }
 
 /** Prepends cls_token + pos_embed[:, 0] to each sample. @param x [N, T, D] @returns [N, 1+T, D] */
-function prependClsToken(params: Params, x: tf.Tensor3D): tf.Tensor3D {
+function prependClsToken(params: TensorMap, x: tf.Tensor3D): tf.Tensor3D {
   const [n, , d] = x.shape;
   const clsPos = tf.slice(param(params, 'pos_embed'), [0, 0, 0], [1, 1, -1]);
   const cls = tf.broadcastTo(tf.add(param(params, 'cls_token'), clsPos), [n, 1, d]);
   return tf.concat([cls, x], 1) as tf.Tensor3D;
 }
 
-export interface EncoderRunOptions {
+/** Options of every forward that may be differentiated. */
+export interface CheckpointOptions {
+  /**
+   * Recompute each transformer block in the backward pass instead of keeping its intermediates
+   * (activation checkpointing): same values and gradients, about a third more compute, and a training
+   * step's memory no longer grows with depth x batch. For large batches (the wasm heap stops at 4 GiB).
+   */
+  checkpoint?: boolean;
+}
+
+export interface EncoderRunOptions extends CheckpointOptions {
   /** Per-block stochastic-depth scales (classifier training); index = block. */
   dropPath?: DropPathScales[];
   /** Return tokens before the final LayerNorm `norm` (default: after it, as MAE). */
   beforeNorm?: boolean;
 }
 
-function runBlocks(params: Params, encoder: EncoderConfig, x: tf.Tensor3D, options: EncoderRunOptions): tf.Tensor3D {
+function runBlocks(params: TensorMap, encoder: EncoderConfig, x: tf.Tensor3D, options: EncoderRunOptions): tf.Tensor3D {
+  const runBlock = options.checkpoint ? checkpointedBlock : block;
   let tokens = x;
   for (let i = 0; i < encoder.depth; i++) {
-    tokens = block(params, `blocks.${i}`, tokens, encoder.heads, encoder.layerNormEps, options.dropPath?.[i]);
+    tokens = runBlock(params, `blocks.${i}`, tokens, encoder.heads, encoder.layerNormEps, options.dropPath?.[i]);
   }
   if (options.beforeNorm) return tokens;
   return layerNorm(params, 'norm', tokens, encoder.layerNormEps) as tf.Tensor3D;
@@ -61,13 +72,13 @@ function runBlocks(params: Params, encoder: EncoderConfig, x: tf.Tensor3D, optio
  * @param masking from randomMasking (batch N, L patches)
  * @returns latent [N, 1+Lk, D], after the final norm (CLS first, then visible tokens in shuffled order)
  */
-export function forwardEncoder(params: Params, encoder: EncoderConfig, imgs: tf.Tensor4D, masking: Masking): tf.Tensor3D {
+export function forwardEncoder(params: TensorMap, encoder: EncoderConfig, imgs: tf.Tensor4D, masking: Masking, options: CheckpointOptions = {}): tf.Tensor3D {
   checkImages(imgs, encoder, 'forwardEncoder');
   if (masking.batch !== imgs.shape[0]) throw new Error(`forwardEncoder: masking is for ${masking.batch} images, batch has ${imgs.shape[0]}`);
   return tf.tidy(() => {
     const embedded = embedPatches(params, encoder, imgs);
     const visible = tf.matMul(selectionMatrix(masking), embedded) as tf.Tensor3D; // [N, Lk, D]
-    return runBlocks(params, encoder, prependClsToken(params, visible), {});
+    return runBlocks(params, encoder, prependClsToken(params, visible), { checkpoint: options.checkpoint });
   });
 }
 
@@ -78,7 +89,7 @@ export function forwardEncoder(params: Params, encoder: EncoderConfig, imgs: tf.
  * @returns tokens [N, 1+L, D]: CLS then patches in row-major order, after the final norm unless
  *   options.beforeNorm
  */
-export function forwardFeatures(params: Params, encoder: EncoderConfig, imgs: tf.Tensor4D, options: EncoderRunOptions = {}): tf.Tensor3D {
+export function forwardFeatures(params: TensorMap, encoder: EncoderConfig, imgs: tf.Tensor4D, options: EncoderRunOptions = {}): tf.Tensor3D {
   checkImages(imgs, encoder, 'forwardFeatures');
   return tf.tidy(() => runBlocks(params, encoder, prependClsToken(params, embedPatches(params, encoder, imgs)), options));
 }
@@ -90,7 +101,13 @@ export function forwardFeatures(params: Params, encoder: EncoderConfig, imgs: tf
  * @param latent [N, 1+Lk, D] from forwardEncoder with the same masking
  * @returns head name -> predictions [N, L, K] (CLS dropped), in config.heads order
  */
-export function forwardDecoder(params: Params, config: MaeConfig, latent: tf.Tensor3D, masking: Masking): Map<string, tf.Tensor3D> {
+export function forwardDecoder(
+  params: TensorMap,
+  config: MaeConfig,
+  latent: tf.Tensor3D,
+  masking: Masking,
+  options: CheckpointOptions = {},
+): Map<string, tf.Tensor3D> {
   const { decoder, encoder } = config;
   const names = Object.keys(config.heads);
   const outputs = tf.tidy(() => {
@@ -102,8 +119,9 @@ export function forwardDecoder(params: Params, config: MaeConfig, latent: tf.Ten
     const removed = tf.reshape(maskTensor(masking), [n, masking.numPatches, 1]);
     const filled = tf.add(placed, tf.mul(removed, tf.reshape(param(params, 'mask_token'), [1, 1, dd])));
     let tokens = tf.add(tf.concat([cls, filled], 1), param(params, 'decoder_pos_embed')) as tf.Tensor3D;
+    const runBlock = options.checkpoint ? checkpointedBlock : block;
     for (let i = 0; i < decoder.depth; i++) {
-      tokens = block(params, `decoder_blocks.${i}`, tokens, decoder.heads, encoder.layerNormEps);
+      tokens = runBlock(params, `decoder_blocks.${i}`, tokens, decoder.heads, encoder.layerNormEps);
     }
     tokens = layerNorm(params, 'decoder_norm', tokens, encoder.layerNormEps) as tf.Tensor3D;
     const patchTokens = tf.slice(tokens, [0, 1, 0], [-1, -1, -1]);
@@ -160,13 +178,14 @@ export function normaliseFeatureTarget(tokens: tf.Tensor3D, eps = 1e-6): tf.Tens
  * @returns predictions per head [N, L, K] and the mask [N, L] (1 = removed)
  */
 export function forwardMae(
-  params: Params,
+  params: TensorMap,
   config: MaeConfig,
   imgs: tf.Tensor4D,
   masking: Masking,
+  options: CheckpointOptions = {},
 ): { predictions: Map<string, tf.Tensor3D>; mask: tf.Tensor2D } {
-  const latent = forwardEncoder(params, config.encoder, imgs, masking);
-  const predictions = forwardDecoder(params, config, latent, masking);
+  const latent = forwardEncoder(params, config.encoder, imgs, masking, options);
+  const predictions = forwardDecoder(params, config, latent, masking, options);
   latent.dispose();
   return { predictions, mask: maskTensor(masking) };
 }
@@ -176,9 +195,9 @@ export function forwardMae(
  * head. Bootstrap targets build their loss from forwardMae's predictions instead.
  * @returns scalar loss
  */
-export function pixelLoss(params: Params, config: MaeConfig, imgs: tf.Tensor4D, masking: Masking): tf.Scalar {
+export function pixelLoss(params: TensorMap, config: MaeConfig, imgs: tf.Tensor4D, masking: Masking, options: CheckpointOptions = {}): tf.Scalar {
   return tf.tidy(() => {
-    const { predictions, mask } = forwardMae(params, config, imgs, masking);
+    const { predictions, mask } = forwardMae(params, config, imgs, masking, options);
     const pred = predictions.get('pixels');
     if (!pred) throw new Error(`pixelLoss: the model has no 'pixels' head (heads: ${[...predictions.keys()].join(', ')})`);
     return forwardLoss(pred, patchify(imgs, config.encoder.patchSize), mask, { normPix: config.normPixLoss });

@@ -181,8 +181,11 @@ export function countParameters(params: Params, trainableOnly = true): number {
   return total;
 }
 
+/** Any name -> tensor map the forward functions read weights from (a Params, or plain tensors). */
+export type TensorMap = ReadonlyMap<string, tf.Tensor>;
+
 /** Looks a parameter up, failing with its name (and the model's first names) when absent. */
-export function param(params: Params, name: string): tf.Variable {
+export function param(params: TensorMap, name: string): tf.Tensor {
   const found = params.get(name);
   if (!found) throw new Error(`Parameter '${name}' is missing from the model (it has: ${[...params.keys()].slice(0, 6).join(', ')}, ...)`);
   return found;
