@@ -35,7 +35,7 @@ function stageInputs(experiment, stage) {
     { env: 'BMAE_DATA' },
     '^production',
     'stageRunner',
-    `{workspaceRoot}/${PLUGIN_DIR}/**/*`,
+    `{workspaceRoot}/${PLUGIN_DIR}/**/*.js`,
   ];
 }
 
