@@ -8,8 +8,9 @@ const root = path.resolve(__dirname, '../..');
 const packagesDir = path.join(root, 'packages');
 const total = { passed: 0, failed: 0, skipped: 0 };
 const missing = [];
-for (const name of fs.readdirSync(packagesDir).sort()) {
-  const dir = path.join(packagesDir, name);
+// Every package, and the end-to-end tests under test/.
+const dirs = fs.readdirSync(packagesDir).sort().map((name) => [name, path.join(packagesDir, name)]).concat([['e2e', path.join(root, 'test')]]);
+for (const [name, dir] of dirs) {
   if (!fs.existsSync(path.join(dir, 'jest.config.js'))) continue;
   const file = path.join(dir, '.test-results.json');
   if (!fs.existsSync(file)) {
