@@ -53,11 +53,11 @@ export interface Summary {
   createdAt: string;
 }
 
-function readStage(dir: string): (StageTiming & { experiment: string }) | null {
+function readStage(dir: string): StageTiming | null {
   const file = join(dir, 'stage.json');
   if (!existsSync(file)) return null;
-  const record = JSON.parse(readFileSync(file, 'utf8')) as StageTiming & { experiment: string };
-  return { experiment: record.experiment, backend: record.backend, seconds: record.seconds, imagesPerSecond: record.imagesPerSecond, status: record.status, ...(record.reason ? { reason: record.reason } : {}) };
+  const record = JSON.parse(readFileSync(file, 'utf8')) as StageTiming;
+  return { backend: record.backend, seconds: record.seconds, imagesPerSecond: record.imagesPerSecond, status: record.status, ...(record.reason ? { reason: record.reason } : {}) };
 }
 
 /** Writes <out>/summary.json from runs/<profile>/<name>/{linprobe,finetune,knn}/ and the pre-training it used. */
