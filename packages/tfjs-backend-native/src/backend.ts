@@ -6,7 +6,7 @@
  */
 import '@tensorflow/tfjs-backend-cpu'; // registers 'cpu' and its kernels, which 'native' inherits
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { KernelConfig, KernelFunc, TensorInfo, backend_util, getKernelsForBackend, registerBackend, registerKernel } from '@tensorflow/tfjs-core';
+import { DataType, KernelConfig, KernelFunc, TensorInfo, backend_util, getKernelsForBackend, registerBackend, registerKernel } from '@tensorflow/tfjs-core';
 import type { DataId } from '@tensorflow/tfjs-core/dist/tensor_info';
 
 import { addon } from './addon';
@@ -55,6 +55,11 @@ export class NativeBackend extends MathBackendCPU {
     const released = super.disposeData(dataId, force);
     if (released && this.pool.isOwned(values) && this.pool.ownerOf(values) === dataId) this.pool.release(values);
     return released;
+  }
+
+  /** A new tensor made from another tensor's pooled buffer (read without a copy) gets its own copy. */
+  override write(values: backend_util.BackendValues, shape: number[], dtype: DataType): DataId {
+    return super.write(this.pool.isOwned(values) ? values.slice() : values, shape, dtype);
   }
 
   /** Owned buffers are recycled after disposal, so callers get a copy they may keep. */

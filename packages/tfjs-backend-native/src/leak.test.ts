@@ -73,6 +73,15 @@ describeNative('recycled output buffers', () => {
     tf.dispose([x, b, ...rows]);
   });
 
+  it('a tensor made (without a copy) from another tensor\'s pooled buffer gets its own copy', () => {
+    const x = tf.tensor(filled(1000, 7), [10, 100]);
+    const a = tf.exp(x);
+    const raw = backend().data.get(a.dataId).values as Float32Array; // what code reaching into the backend sees
+    const b = tf.tensor(raw, [10, 100]);
+    expect(bufferOf(b)).not.toBe(bufferOf(a));
+    tf.dispose([x, a, b]);
+  });
+
   it('a tensor sharing data through reshape keeps the buffer until the last reference goes', () => {
     const x = tf.tensor(filled(1000, 6), [10, 100]);
     const a = tf.exp(x);
