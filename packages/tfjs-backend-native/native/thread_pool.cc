@@ -8,6 +8,12 @@
 
 namespace bmae {
 
+namespace {
+// True on a thread while it runs pool chunks: a nested parallelFor then runs inline instead of
+// re-entering the (non-re-entrant) pool.
+thread_local bool inPoolJob = false;
+}  // namespace
+
 ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
   for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { workerLoop(); });
 }
@@ -22,6 +28,10 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::claimChunks() {
+  inPoolJob = true;
+  struct Reset {
+    ~Reset() { inPoolJob = false; }
+  } reset;
   for (;;) {
     const int64_t c = next_.fetch_add(1, std::memory_order_relaxed);
     if (c >= chunks_) return;
@@ -51,7 +61,7 @@ void ThreadPool::workerLoop() {
 
 void ThreadPool::run(int64_t chunks, const std::function<void(int64_t)>& fn) {
   if (chunks <= 0) return;
-  if (chunks == 1 || workers_.empty()) {
+  if (chunks == 1 || workers_.empty() || inPoolJob) {
     for (int64_t c = 0; c < chunks; ++c) fn(c);
     return;
   }
@@ -110,7 +120,7 @@ void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
   const int64_t maxChunks = std::min<int64_t>(pool().threads(), n / grain);
-  if (maxChunks < 2) {
+  if (maxChunks < 2 || inPoolJob) {
     fn(0, n);
     return;
   }
