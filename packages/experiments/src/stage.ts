@@ -56,6 +56,12 @@ export interface StageOptions {
   runsDir?: string;
   backend?: string;
   cacheDir?: string;
+  /**
+   * pretrain: continue the runs an interrupted stage left in its folder (same config, checked by the
+   * trainers) instead of starting over. Default: env BMAE_RESUME=1, so `BMAE_RESUME=1 nx run ...`
+   * keeps the task's cache key.
+   */
+  resume?: boolean;
   log?: (line: string) => void;
 }
 
@@ -67,6 +73,7 @@ interface Context {
   seeds: number;
   root: string;
   dir: string;
+  resume: boolean;
   log: (line: string) => void;
 }
 
@@ -118,10 +125,12 @@ async function runPretrainStage(ctx: Context, data: Cifar10, backend: string): P
     const config = pretrainConfigFor(ctx.experiment, ctx.profile, seed, { experiment: ctx.name, profile: ctx.profileName })!;
     configs.push(config);
     const started = performance.now();
+    const outDir = join(ctx.dir, `seed-${seed}`);
     const summary = await runPretraining({
       config,
       data: { train: data.train, stats: { mean: data.mean, std: data.std }, source: data.source, fingerprint: data.fingerprint },
-      outDir: join(ctx.dir, `seed-${seed}`),
+      outDir,
+      resume: ctx.resume && existsSync(join(outDir, 'latest.json')),
       backend,
       bmaeVersion: BMAE_VERSION,
       command: commandLine(),
@@ -236,7 +245,7 @@ async function runEvalStage(ctx: Context, stage: EvalStage, pretrainedFrom: stri
   return { imagesPerSecond: images / ((performance.now() - started) / 1000), settings, status: 'done' };
 }
 
-/** Runs one stage; the stage folder is emptied first, so its content is exactly this run's. */
+/** Runs one stage; the stage folder is emptied first (see StageOptions.resume), so its content is exactly this run's. */
 export async function runStage(options: StageOptions): Promise<StageRecord> {
   const log = options.log ?? ((line: string) => console.error(line));
   const experiment = loadExperiment(options.experiment);
@@ -248,9 +257,11 @@ export async function runStage(options: StageOptions): Promise<StageRecord> {
   if (options.stage === 'pretrain') pretrainConfigFor(experiment, profile, 0, { experiment: options.experiment, profile: options.profile }); // validate before loading anything
   const root = resolve(options.runsDir ?? runsRoot());
   const dir = stageDir(root, options.profile, options.experiment, options.stage);
-  rmSync(dir, { recursive: true, force: true });
+  const resume = options.stage === 'pretrain' && (options.resume ?? process.env.BMAE_RESUME === '1');
+  // Start from an empty folder, so it holds exactly this run (unless continuing an interrupted pre-training).
+  if (!resume) rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const ctx: Context = { name: options.experiment, profileName: options.profile, experiment, profile, seeds, root, dir, log };
+  const ctx: Context = { name: options.experiment, profileName: options.profile, experiment, profile, seeds, root, dir, resume, log };
   const started = performance.now();
   const base = { experiment: options.experiment, profile: options.profile, stage: options.stage, seeds };
 

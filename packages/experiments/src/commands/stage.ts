@@ -14,6 +14,7 @@ export interface StageCommandOptions {
   runsDir?: string;
   backend?: string;
   cacheDir?: string;
+  resume?: boolean;
 }
 
 export function register(program: Command): void {
@@ -28,6 +29,7 @@ export function register(program: Command): void {
     .option('--runs-dir <dir>', 'runs folder (default: env BMAE_RUNS_DIR, else <workspace>/runs)')
     .option('--backend <name>', 'tfjs backend (default: env BMAE_BACKEND, else the fastest available)')
     .option('--cache-dir <path>', 'decoded-data cache (default: env BMAE_CACHE_DIR, else ~/.cache/bmae)')
+    .option('--resume', 'pretrain: continue the interrupted runs in the stage folder (default: env BMAE_RESUME=1)')
     .action(async (stage: string, experiment: string, options: StageCommandOptions) => {
       const record = await runStage({
         stage: parseStage(stage),
@@ -38,6 +40,7 @@ export function register(program: Command): void {
         runsDir: options.runsDir,
         backend: options.backend,
         cacheDir: options.cacheDir,
+        resume: options.resume,
       });
       console.log(JSON.stringify({ stage: record.stage, experiment: record.experiment, profile: record.profile, status: record.status, seconds: Number(record.seconds.toFixed(2)) }));
     });

@@ -1,0 +1,69 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CIFAR10_CLASS_NAMES, encodeBinaryRecords, IMAGE_BYTES, Rng } from '@bmae/data';
+import { readEvalRecord } from '@bmae/eval';
+import { runStage } from './stage';
+
+/** 40 training images per batch file (20 per class in all) and 100 test images, classes as colour levels. */
+function writeSyntheticCifar(dir: string): void {
+  const folder = join(dir, 'cifar-10-batches-bin');
+  mkdirSync(folder, { recursive: true });
+  const rng = Rng.fromSeed(3);
+  const make = (count: number) => {
+    const images = new Uint8Array(count * IMAGE_BYTES);
+    const labels = Uint8Array.from({ length: count }, (_, n) => n % 10);
+    for (let n = 0; n < count; n++) for (let i = 0; i < IMAGE_BYTES; i++) images[n * IMAGE_BYTES + i] = (labels[n] * 22 + rng.int(40)) % 256;
+    return encodeBinaryRecords(images, labels);
+  };
+  for (let k = 1; k <= 5; k++) writeFileSync(join(folder, `data_batch_${k}.bin`), make(40));
+  writeFileSync(join(folder, 'test_batch.bin'), make(100));
+  writeFileSync(join(folder, 'batches.meta.txt'), `${CIFAR10_CLASS_NAMES.join('\n')}\n`);
+}
+
+describe('runStage (smoke profile, synthetic data)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'bmae-stage-'));
+  const runsDir = join(root, 'runs');
+  const previous = process.env.BMAE_DATA;
+  const options = { profile: 'smoke', runsDir, cacheDir: join(root, 'cache'), log: () => {} };
+  beforeAll(() => {
+    writeSyntheticCifar(join(root, 'data'));
+    process.env.BMAE_DATA = join(root, 'data');
+  });
+  afterAll(() => {
+    if (previous === undefined) delete process.env.BMAE_DATA;
+    else process.env.BMAE_DATA = previous;
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('refuses bad requests before loading anything', async () => {
+    await expect(runStage({ ...options, experiment: 'nope', stage: 'knn' })).rejects.toThrow('unknown experiment "nope"');
+    await expect(runStage({ ...options, experiment: 'scratch', stage: 'pretrain' })).rejects.toThrow('experiment scratch has no pre-training ("pretrain": null)');
+    await expect(runStage({ ...options, experiment: 'mae', stage: 'knn', profile: 'huge' })).rejects.toThrow('unknown profile "huge"');
+  });
+
+  it('pre-trains, evaluates the checkpoint with kNN, and continues an interrupted pre-training exactly', async () => {
+    const pretrain = await runStage({ ...options, experiment: 'mae', stage: 'pretrain' });
+    expect(pretrain).toMatchObject({ status: 'done', seeds: 1, stage: 'pretrain' });
+    const seedDir = join(runsDir, 'smoke', 'mae', 'pretrain', 'seed-0');
+    const losses = () => readFileSync(join(seedDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => { const r = JSON.parse(line); return [r.step, r.loss]; });
+    const before = losses();
+    expect(before).toHaveLength(10); // 2 epochs, 5 records each
+
+    const knn = await runStage({ ...options, experiment: 'mae', stage: 'knn' });
+    expect(knn.status).toBe('done');
+    const record = readEvalRecord(join(runsDir, 'smoke', 'mae', 'knn', 'seed-0.json'));
+    expect(record.encoder.checkpoint).toBe(join(seedDir, 'checkpoints', 'epoch-0001', 'model.safetensors'));
+    expect(record.data).toMatchObject({ trainCount: 200, testCount: 100 });
+    expect(record.settings).toMatchObject({ k: 10, temperature: 0.07 });
+
+    // Interrupted after epoch 0: latest.json still points at it; --resume trains epoch 1 again, identically.
+    writeFileSync(join(seedDir, 'latest.json'), JSON.stringify({ epoch: 0, globalStep: 5, dir: 'checkpoints/epoch-0000' }));
+    await runStage({ ...options, experiment: 'mae', stage: 'pretrain', resume: true });
+    expect(losses()).toEqual(before);
+    // Without resume the folder starts empty.
+    writeFileSync(join(seedDir, 'stray.txt'), 'x');
+    await runStage({ ...options, experiment: 'mae', stage: 'pretrain' });
+    expect(existsSync(join(seedDir, 'stray.txt'))).toBe(false);
+  });
+});
