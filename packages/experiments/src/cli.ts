@@ -1,14 +1,20 @@
 /**
  * The `bmae` command. Each sub-command lives in its own module under ./commands and adds itself
- * to the program through `register(program)`; this file only runs them.
+ * to the program through `register(program)`. Only the module of the command being run is loaded
+ * (all of them for help or an unknown command), so a light command starts fast.
  */
 import { Command } from 'commander';
-import { commandRegistrations } from './commands';
+import { commandLoaders } from './commands';
 
-const program = new Command('bmae').description('Bootstrap Masked Autoencoders on CIFAR-10').showHelpAfterError();
-for (const register of commandRegistrations) register(program);
+async function main(argv: string[]): Promise<void> {
+  const program = new Command('bmae').description('Bootstrap Masked Autoencoders on CIFAR-10').showHelpAfterError();
+  const requested = argv[2];
+  const loaders = requested !== undefined && Object.hasOwn(commandLoaders, requested) ? [commandLoaders[requested]] : Object.values(commandLoaders);
+  for (const load of loaders) load().register(program);
+  await program.parseAsync(argv);
+}
 
-program.parseAsync(process.argv).catch((error: unknown) => {
+main(process.argv).catch((error: unknown) => {
   console.error(`bmae: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
 });

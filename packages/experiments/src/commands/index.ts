@@ -1,24 +1,21 @@
 // Every sub-command of `bmae`, one module each; a module exports `register(program)`.
-// Adding a command: write ./<name>.ts and list its register function here.
+// Adding a command: write ./<name>.ts and list its loader here under the command's name.
+// Loaders are lazy (a plain require when called) so that `bmae data inspect` does not pay for
+// loading TensorFlow.js.
 import type { Command } from 'commander';
-import { register as registerData } from './data';
-import { register as registerEmbed } from './embed';
-import { register as registerFinetune } from './finetune';
-import { register as registerInit } from './init';
-import { register as registerKnn } from './knn';
-import { register as registerLinprobe } from './linprobe';
-import { register as registerPretrain } from './pretrain';
-import { register as registerReport } from './report';
-import { register as registerStage } from './stage';
 
-export const commandRegistrations: ReadonlyArray<(program: Command) => void> = [
-  registerInit,
-  registerEmbed,
-  registerData,
-  registerPretrain,
-  registerLinprobe,
-  registerKnn,
-  registerFinetune,
-  registerStage,
-  registerReport,
-];
+export interface CommandModule {
+  register(program: Command): void;
+}
+
+export const commandLoaders: Readonly<Record<string, () => CommandModule>> = {
+  init: () => require('./init') as typeof import('./init'),
+  embed: () => require('./embed') as typeof import('./embed'),
+  data: () => require('./data') as typeof import('./data'),
+  pretrain: () => require('./pretrain') as typeof import('./pretrain'),
+  linprobe: () => require('./linprobe') as typeof import('./linprobe'),
+  knn: () => require('./knn') as typeof import('./knn'),
+  finetune: () => require('./finetune') as typeof import('./finetune'),
+  stage: () => require('./stage') as typeof import('./stage'),
+  report: () => require('./report') as typeof import('./report'),
+};
