@@ -46,6 +46,8 @@ describe('AdamW', () => {
     const v2 = moments.get('exp_avg_sq/w')!.dataSync();
     [0.01682625, 0.006305, 0.01153].forEach((v, i) => expect(v2[i]).toBeCloseTo(v, 6));
     expect(optimizer.step).toBe(3);
+    expect(optimizer.kernel).toBe('tfjs');
+    moments.forEach((t) => t.dispose());
     optimizer.dispose();
     params.forEach((p) => p.dispose());
   });
@@ -56,7 +58,9 @@ describe('AdamW', () => {
     run(optA, grads.slice(0, 2));
     const b = new Map([...a].map(([k, v]) => [k, tf.variable(tf.clone(v))]));
     const optB = new AdamW(b, weightDecayGroups(b, 0.05));
-    optB.restore(JSON.parse(JSON.stringify(optA.state())), optA.moments());
+    const saved = optA.moments();
+    optB.restore(JSON.parse(JSON.stringify(optA.state())), saved);
+    saved.forEach((t) => t.dispose());
     run(optA, grads.slice(2));
     run(optB, grads.slice(2));
     expect(Array.from(b.get('w')!.dataSync())).toEqual(Array.from(a.get('w')!.dataSync()));
@@ -70,9 +74,11 @@ describe('AdamW', () => {
     const optimizer = new AdamW(params, weightDecayGroups(params, 0.05));
     const state = optimizer.state();
     expect(() => optimizer.restore(state, new Map())).toThrow('AdamW: the checkpoint lacks optimiser moment "exp_avg/w"');
-    const wrong = new Map([...optimizer.moments()].map(([k, v]) => [k, k === 'exp_avg/b' ? tf.zeros([3]) : v]));
+    const saved = optimizer.moments();
+    const wrong = new Map([...saved].map(([k, v]) => [k, k === 'exp_avg/b' ? tf.zeros([3]) : v]));
     expect(() => optimizer.restore(state, wrong)).toThrow('AdamW: moment "exp_avg/b" has shape [3], expected [2]');
-    expect(() => optimizer.restore({ ...state, beta2: 0.999 }, optimizer.moments())).toThrow('saved betas/eps');
+    expect(() => optimizer.restore({ ...state, beta2: 0.999 }, saved)).toThrow('saved betas/eps');
+    tf.dispose([...saved.values(), wrong.get('exp_avg/b')!]);
     expect(() => optimizer.applyGradients(new Map([['v', tf.zeros([1])]]), 0.1)).toThrow('AdamW: gradient for unknown parameter "v"');
     expect(() => new AdamW(params, new Map())).toThrow('AdamW: no parameter group for "w"');
     optimizer.dispose();
@@ -86,6 +92,14 @@ describe('AdamW', () => {
     run(optimizer, grads.slice(0, 1));
     const after1 = tf.memory().numTensors;
     run(optimizer, grads);
+    expect(tf.memory().numTensors).toBe(after1);
+    const snapshot = optimizer.moments();
+    const before4 = Array.from(snapshot.get('exp_avg/w')!.dataSync());
+    run(optimizer, grads.slice(0, 1));
+    expect(Array.from(snapshot.get('exp_avg/w')!.dataSync())).toEqual(before4); // a snapshot, not a view
+    const later = optimizer.moments();
+    expect(Array.from(later.get('exp_avg/w')!.dataSync())).not.toEqual(before4);
+    [snapshot, later].forEach((moments) => moments.forEach((t) => t.dispose()));
     expect(tf.memory().numTensors).toBe(after1);
     optimizer.dispose();
     expect(tf.memory().numTensors).toBe(before);

@@ -5,17 +5,21 @@
  *   m <- beta1 m + (1 - beta1) g;  v <- beta2 v + (1 - beta2) g^2
  *   p <- p - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
  * with MAE's pre-training betas (0.9, 0.95). Each parameter has its own weight decay and lr scale
- * (param-groups.ts). The moments are non-trainable tf.Variables keyed like PyTorch's state
- * (`exp_avg/<name>`, `exp_avg_sq/<name>`) so a checkpoint stores and restores them exactly; every
- * update is an `assign` inside `tf.tidy`.
+ * (param-groups.ts). The moments are keyed like PyTorch's state (`exp_avg/<name>`,
+ * `exp_avg_sq/<name>`) so a checkpoint stores and restores them exactly. The per-parameter
+ * arithmetic runs in an AdamWKernel (adamw-kernels.ts): tfjs ops, or one native call per
+ * parameter on the 'native' backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { chooseAdamWKernel, type AdamWKernelName, type ParamMoments } from './adamw-kernels';
 import type { ParamGroup } from './param-groups';
 
 export interface AdamWOptions {
   beta1?: number;
   beta2?: number;
   eps?: number;
+  /** 'auto' (default): native on the 'native' backend, tfjs ops elsewhere */
+  kernel?: AdamWKernelName | 'auto';
 }
 
 export interface AdamWState {
@@ -30,9 +34,10 @@ export class AdamW {
   readonly beta1: number;
   readonly beta2: number;
   readonly eps: number;
+  /** which kernel computes the updates */
+  readonly kernel: AdamWKernelName;
   private stepCount = 0;
-  private readonly expAvg = new Map<string, tf.Variable>();
-  private readonly expAvgSq = new Map<string, tf.Variable>();
+  private readonly slots = new Map<string, ParamMoments>();
 
   /**
    * @param params the trainable parameters, by PyTorch name
@@ -41,17 +46,15 @@ export class AdamW {
   constructor(
     private readonly params: ReadonlyMap<string, tf.Variable>,
     private readonly groups: ReadonlyMap<string, ParamGroup>,
-    { beta1 = 0.9, beta2 = 0.95, eps = 1e-8 }: AdamWOptions = {},
+    { beta1 = 0.9, beta2 = 0.95, eps = 1e-8, kernel = 'auto' }: AdamWOptions = {},
   ) {
     this.beta1 = beta1;
     this.beta2 = beta2;
     this.eps = eps;
-    for (const [name, param] of params) {
-      if (!groups.has(name)) throw new Error(`AdamW: no parameter group for "${name}"`);
-      // tidy frees the zeros tensor; the variable keeps its data alive.
-      this.expAvg.set(name, tf.tidy(() => tf.variable(tf.zerosLike(param), false)));
-      this.expAvgSq.set(name, tf.tidy(() => tf.variable(tf.zerosLike(param), false)));
-    }
+    for (const name of params.keys()) if (!groups.has(name)) throw new Error(`AdamW: no parameter group for "${name}"`);
+    const chosen = chooseAdamWKernel(kernel);
+    this.kernel = chosen.name;
+    for (const [name, param] of params) this.slots.set(name, chosen.createMoments(param));
   }
 
   get step(): number {
@@ -66,39 +69,32 @@ export class AdamW {
   applyGradients(grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
     for (const name of grads.keys()) if (!this.params.has(name)) throw new Error(`AdamW: gradient for unknown parameter "${name}"`);
     this.stepCount++;
-    const t = this.stepCount;
-    const { beta1, beta2, eps } = this;
-    const biasCorrection1 = 1 - beta1 ** t;
-    const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** t);
-    tf.tidy(() => {
-      for (const [name, param] of this.params) {
-        const grad = grads.get(name);
-        if (!grad) continue;
-        const { weightDecay, lrScale } = this.groups.get(name)!;
-        const groupLr = lr * lrScale;
-        const m = this.expAvg.get(name)!;
-        const v = this.expAvgSq.get(name)!;
-        const newM = tf.add(tf.mul(m, beta1), tf.mul(grad, 1 - beta1));
-        const newV = tf.add(tf.mul(v, beta2), tf.mul(tf.square(grad), 1 - beta2));
-        m.assign(newM);
-        v.assign(newV);
-        const decayed = weightDecay === 0 ? param : tf.mul(param, 1 - groupLr * weightDecay);
-        const denom = tf.add(tf.div(tf.sqrt(newV), biasCorrection2Sqrt), eps);
-        param.assign(tf.sub(decayed, tf.mul(tf.div(newM, denom), groupLr / biasCorrection1)));
-      }
-    });
+    const { beta1, beta2, eps, stepCount: step } = this;
+    for (const [name, param] of this.params) {
+      const grad = grads.get(name);
+      if (!grad) continue;
+      const { weightDecay, lrScale } = this.groups.get(name)!;
+      this.slots.get(name)!.update(param, grad, { lr: lr * lrScale, weightDecay, beta1, beta2, eps, step });
+    }
   }
 
   state(): AdamWState {
     return { step: this.stepCount, beta1: this.beta1, beta2: this.beta2, eps: this.eps };
   }
 
-  /** The moments, keyed `exp_avg/<name>` and `exp_avg_sq/<name>` (for checkpoints). */
-  moments(): Map<string, tf.Variable> {
-    const out = new Map<string, tf.Variable>();
-    for (const [name, m] of this.expAvg) out.set(`exp_avg/${name}`, m);
-    for (const [name, v] of this.expAvgSq) out.set(`exp_avg_sq/${name}`, v);
-    return out;
+  /**
+   * A snapshot of the moments, keyed `exp_avg/<name>` and `exp_avg_sq/<name>` (for checkpoints):
+   * fresh tensors that later steps do not change; the caller disposes them.
+   */
+  moments(): Map<string, tf.Tensor> {
+    const m = new Map<string, tf.Tensor>();
+    const v = new Map<string, tf.Tensor>();
+    for (const [name, slot] of this.slots) {
+      const snapshot = slot.snapshot();
+      m.set(`exp_avg/${name}`, snapshot.m);
+      v.set(`exp_avg_sq/${name}`, snapshot.v);
+    }
+    return new Map([...m, ...v]);
   }
 
   /** Restores what `state()` and `moments()` saved; every moment must be present with its shape. */
@@ -106,22 +102,21 @@ export class AdamW {
     if (state.beta1 !== this.beta1 || state.beta2 !== this.beta2 || state.eps !== this.eps) {
       throw new Error(`AdamW: saved betas/eps (${state.beta1}, ${state.beta2}, ${state.eps}) differ from (${this.beta1}, ${this.beta2}, ${this.eps})`);
     }
-    for (const [key, variable] of this.moments()) {
-      const saved = moments.get(key);
-      if (!saved) throw new Error(`AdamW: the checkpoint lacks optimiser moment "${key}"`);
-      if (saved.shape.join(',') !== variable.shape.join(',')) {
-        throw new Error(`AdamW: moment "${key}" has shape [${saved.shape}], expected [${variable.shape}]`);
+    for (const [name, param] of this.params) {
+      for (const key of [`exp_avg/${name}`, `exp_avg_sq/${name}`]) {
+        const saved = moments.get(key);
+        if (!saved) throw new Error(`AdamW: the checkpoint lacks optimiser moment "${key}"`);
+        if (saved.shape.join(',') !== param.shape.join(',')) {
+          throw new Error(`AdamW: moment "${key}" has shape [${saved.shape}], expected [${param.shape}]`);
+        }
       }
     }
-    tf.tidy(() => {
-      for (const [key, variable] of this.moments()) variable.assign(tf.clone(moments.get(key)!));
-    });
+    for (const [name, slot] of this.slots) slot.load(moments.get(`exp_avg/${name}`)!, moments.get(`exp_avg_sq/${name}`)!);
     this.stepCount = state.step;
   }
 
   dispose(): void {
-    for (const variable of this.moments().values()) variable.dispose();
-    this.expAvg.clear();
-    this.expAvgSq.clear();
+    this.slots.forEach((slot) => slot.dispose());
+    this.slots.clear();
   }
 }

@@ -294,7 +294,7 @@ export async function runPretraining(options: PretrainOptions): Promise<Pretrain
   log(
     `pretrain ${preset} target ${config.target.kind}: ${train.count} images, batch ${config.optim.batchSize}, ` +
       `${derived.stepsPerEpoch} steps/epoch, lr ${derived.lr.toExponential(3)} (blr ${config.optim.blr} x ${config.optim.batchSize}/256), ` +
-      `warm-up ${Number(derived.warmupEpochs.toFixed(3))} epochs, heads ${JSON.stringify(modelConfig.heads)}`,
+      `warm-up ${Number(derived.warmupEpochs.toFixed(3))} epochs, heads ${JSON.stringify(modelConfig.heads)}, AdamW kernel ${optimizer.kernel}`,
   );
 
   const run: Run = {
@@ -327,9 +327,12 @@ export async function runPretraining(options: PretrainOptions): Promise<Pretrain
       if (isKeeper || epoch === lastEpoch) {
         const state: TrainState = { epoch, globalStep: run.globalStep, optimizer: optimizer.state(), target: target.state(), configJson };
         info.provenance!.createdAt = new Date().toISOString();
-        checkpointDir = await saveRunCheckpoint(outDir, {
-          params: online, info, moments: optimizer.moments(), targetWeights: target.weights(), state, keep: isKeeper,
-        });
+        const moments = optimizer.moments();
+        try {
+          checkpointDir = await saveRunCheckpoint(outDir, { params: online, info, moments, targetWeights: target.weights(), state, keep: isKeeper });
+        } finally {
+          moments.forEach((t) => t.dispose());
+        }
         log(`epoch ${epoch}: mean loss ${lastLoss.toFixed(4)}; checkpoint ${checkpointDir}`);
       } else {
         log(`epoch ${epoch}: mean loss ${lastLoss.toFixed(4)}`);
