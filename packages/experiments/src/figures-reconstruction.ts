@@ -9,7 +9,8 @@ import { loadCifar10, normalizeImages, Rng, stratifiedIndices } from '@bmae/data
 import { assignCheckpoint, createMaeParams, disposeParams, forwardMae, patchify, PIXELS_HEAD, randomMasking, readCheckpoint, selectBackend, unpatchify } from '@bmae/vit-model';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
-import { renameSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { finalCheckpointPath } from './stage';
 
 const SCALE = 3;
@@ -40,15 +41,29 @@ export function composeGrid(images: Float32Array, count: number, side: number, c
 }
 
 /**
+ * The data source a pre-training run read, from its config.json ("<path> (<format>)"), when that
+ * path still exists; else undefined (loadCifar10 then uses env BMAE_DATA).
+ */
+function recordedSource(runDir: string): string | undefined {
+  try {
+    const { data } = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as { data?: { source?: string } };
+    const path = data?.source?.replace(/ \([^()]*\)$/, '');
+    return path && existsSync(path) ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Writes the grid for the final checkpoint of a pre-training run folder (seed-0 of the mae experiment).
- * The test images come from the data source of the environment (BMAE_DATA), one per class.
+ * The test images (one per class) come from env BMAE_DATA, else from the source the run was trained on.
  */
 export async function renderReconstructionGrid(runDir: string, file: string): Promise<void> {
   const checkpoint = await readCheckpoint(finalCheckpointPath(runDir));
   const { config, normalization } = checkpoint.info;
   if (!(PIXELS_HEAD in config.heads)) throw new Error(`${runDir}: the model has no pixel head`);
   await selectBackend({ log: () => {} });
-  const data = await loadCifar10();
+  const data = await loadCifar10({ source: process.env.BMAE_DATA || recordedSource(runDir) });
   const indices = stratifiedIndices(data.test.labels, 1, data.classNames.length);
   const n = indices.length;
   const { imageSize: side, patchSize, channels } = config.encoder;
