@@ -2,7 +2,8 @@
  * End-to-end: the experiments app through Nx, as a user runs it (`nx run experiments:mae-ema:smoke`),
  * in a temporary copy of the workspace (its own Nx cache, runs/ and data) so the developer's cache and
  * runs are untouched. Proves: a run produces every stage folder and the summary; a second run is
- * served from the Nx cache; changing only linear-probe settings re-runs only linprobe and summary.
+ * served from the Nx cache; changing only linear-probe settings re-runs only linprobe and summary;
+ * changing the trainers' sources re-runs every stage.
  * Data: a synthetic CIFAR-10 in the official binary layout (the smoke profile reads 20 training and
  * 10 test images per class), so the test needs no download and decodes in milliseconds.
  */
@@ -88,7 +89,7 @@ describe('nx run experiments:mae-ema:smoke', () => {
     writeSyntheticCifar(join(root, 'data'));
   });
 
-  it('runs every stage, then serves a second run from the cache, then re-runs only linprobe and summary after a linear-probe change', () => {
+  it('runs every stage, serves a second run from the cache, re-runs only linprobe and summary after a linear-probe change, and everything after a trainers change', () => {
     const first = nxRun();
     for (const task of STAGE_TASKS) expect(ran(first, task)).toBe(true);
     const runs = join(workspace, 'runs', 'smoke', 'mae-ema');
@@ -119,5 +120,11 @@ describe('nx run experiments:mae-ema:smoke', () => {
     for (const stage of ['linprobe', 'summary']) expect(ran(third, `experiments:mae-ema-${stage}:smoke`)).toBe(true);
     const record = JSON.parse(readFileSync(join(runs, 'linprobe', 'seed-0.json'), 'utf8'));
     expect(record.settings.epochs).toBe(profile.linprobe.epochs);
+
+    // A change to the trainers' production sources (a test file would not count) re-runs every stage.
+    const trainerSource = join(workspace, 'packages', 'trainers', 'src', 'pretrain.ts');
+    writeFileSync(trainerSource, `${readFileSync(trainerSource, 'utf8')}\n// touched by the e2e test\n`);
+    const fourth = nxRun();
+    for (const task of STAGE_TASKS) expect(ran(fourth, task)).toBe(true);
   });
 });
