@@ -57,6 +57,10 @@ describe('runStage (smoke profile, synthetic data)', () => {
     expect(record.data).toMatchObject({ trainCount: 200, testCount: 100 });
     expect(record.settings).toMatchObject({ k: 10, temperature: 0.07 });
 
+    // An experiment sharing mae's pre-training evaluates mae's checkpoint (the plugin passes --pretrained mae).
+    await runStage({ ...options, experiment: 'mae-k1', stage: 'knn', pretrained: 'mae' });
+    expect(readEvalRecord(join(runsDir, 'smoke', 'mae-k1', 'knn', 'seed-0.json')).encoder.checkpoint).toBe(record.encoder.checkpoint);
+
     // Interrupted after epoch 0: latest.json still points at it; --resume trains epoch 1 again, identically.
     writeFileSync(join(seedDir, 'latest.json'), JSON.stringify({ epoch: 0, globalStep: 5, dir: 'checkpoints/epoch-0000' }));
     await runStage({ ...options, experiment: 'mae', stage: 'pretrain', resume: true });
