@@ -1,4 +1,5 @@
 export * from './adamw';
+export * from './adamw-kernels';
 export * from './grad-clip';
 export * from './lr-schedule';
 export * from './param-groups';
