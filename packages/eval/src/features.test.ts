@@ -5,7 +5,7 @@ import { Rng } from '@bmae/data';
 import { createEncoderParams, disposeParams, forwardFeatures, maeConfig } from '@bmae/vit-model';
 import * as tf from '@tensorflow/tfjs-core';
 import { extractFeatures, readCachedFeatures, writeCachedFeatures } from './features';
-import { useWasmBackend } from './test-backend';
+import { useWasmBackend } from '@bmae/vit-model';
 
 beforeAll(useWasmBackend);
 

@@ -5,7 +5,7 @@ import { Rng, computeChannelStats, type Split } from '@bmae/data';
 import { createMaeParams, disposeParams, maeConfig, saveCheckpoint, CIFAR10_NORMALIZATION } from '@bmae/vit-model';
 import * as tf from '@tensorflow/tfjs-core';
 import { runFinetune } from './finetune';
-import { useWasmBackend } from './test-backend';
+import { useWasmBackend } from '@bmae/vit-model';
 
 beforeAll(useWasmBackend);
 

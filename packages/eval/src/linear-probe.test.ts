@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { extractFeatures, type FeatureSet } from './features';
 import { Lars } from './lars';
 import { trainLinearProbe } from './linear-probe';
-import { useCpuBackend, useWasmBackend } from './test-backend';
+import { useCpuBackend, useWasmBackend } from '@bmae/vit-model';
 
 /** Gaussian blobs: class c centred at 4 * e_c (plus an offset BatchNorm must remove). */
 function blobs(count: number, dim: number, seed: number): FeatureSet {

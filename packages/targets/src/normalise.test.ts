@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { normaliseFeatures, normPixels } from './normalise';
-import { useCpuBackend } from './test-backend';
+import { useCpuBackend } from '@bmae/vit-model';
 
 beforeAll(useCpuBackend);
 

@@ -4,7 +4,7 @@ import { weightCosine, meanFeatureStd } from './monitors';
 import { createTarget } from './registry';
 import { TargetEncoder } from './target-encoder';
 import type { Target, TargetTerm } from './target';
-import { useCpuBackend } from './test-backend';
+import { useCpuBackend } from '@bmae/vit-model';
 import { disposeAll, makeTestEncoder, setOnline } from './test-encoder';
 
 beforeAll(useCpuBackend);

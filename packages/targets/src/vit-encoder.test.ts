@@ -3,7 +3,7 @@ import { createMaeParams, disposeParams, encoderParamNames, forwardFeatures, mae
 import * as tf from '@tensorflow/tfjs-core';
 import { parseTargetConfig } from './config';
 import { createTarget } from './registry';
-import { useCpuBackend } from './test-backend';
+import { useCpuBackend } from '@bmae/vit-model';
 import { vitEncoderAccess } from './vit-encoder';
 
 beforeAll(useCpuBackend);

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AdamW } from './adamw';
 import { chooseAdamWKernel, type AdamWKernelName } from './adamw-kernels';
 import { layerDecayGroups, weightDecayGroups } from './param-groups';
-import { useCpuBackend } from './test-backend';
+import { useCpuBackend } from '@bmae/vit-model';
 
 // The addon is optional: without it the native suite is skipped, saying why.
 function addonPath(): string | undefined {

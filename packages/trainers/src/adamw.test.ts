@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AdamW } from './adamw';
 import { clipGradNorm, globalNorm } from './grad-clip';
 import { weightDecayGroups } from './param-groups';
-import { useCpuBackend } from './test-backend';
+import { useCpuBackend } from '@bmae/vit-model';
 
 beforeAll(useCpuBackend);
 

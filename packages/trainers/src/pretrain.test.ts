@@ -7,7 +7,7 @@ import { readMetrics } from './metrics-log';
 import { logSteps, runPretraining } from './pretrain';
 import { parsePretrainConfig, type PretrainConfigInput } from './pretrain-config';
 import { testTrainData } from './test-data';
-import { useWasmBackend } from './test-backend';
+import { useWasmBackend } from '@bmae/vit-model';
 
 beforeAll(useWasmBackend);
 
