@@ -22,6 +22,20 @@ export function parseInteger(value: string, option: string, minimum = -Infinity)
   return parsed;
 }
 
+/** A positive finite number option. */
+export function parsePositive(value: string, option: string): number {
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isFinite(parsed) || parsed <= 0) throw new Error(`${option} ${value}: expected a positive number`);
+  return parsed;
+}
+
+/** A finite number option >= 0 (rates, weights and probabilities that may be off). */
+export function parseNonNegative(value: string, option: string): number {
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < 0) throw new Error(`${option} ${value}: expected a number >= 0`);
+  return parsed;
+}
+
 /** "r,g,b" -> three finite numbers (all positive when `positive`), e.g. per-channel mean or std. */
 export function parseRgb(value: string, option: string, positive = false): [number, number, number] {
   const parts = value.split(',').map((part) => part.trim());

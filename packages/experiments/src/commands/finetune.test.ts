@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { readEvalRecord } from '@bmae/eval';
 import { readCheckpoint } from '@bmae/vit-model';
 import { runFinetuneCommand, type FinetuneCommandOptions } from './finetune';
-import { runPretrainCommand } from './pretrain';
-import { writeTinyCifar } from './test-fixtures';
+import { writeTinyPretrainedCheckpoint } from './test-fixtures';
 
 const quiet = () => {};
 
@@ -15,12 +14,7 @@ describe('bmae finetune', () => {
   let checkpoint: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bmae-finetune-cmd-'));
-    source = writeTinyCifar(dir, 8);
-    await runPretrainCommand(
-      { set: ['model.preset=micro', 'optim.epochs=1', 'optim.batchSize=20', 'log.progress=none'], out: join(dir, 'run'), source, cacheDir: join(dir, 'cache'), backend: 'wasm' },
-      quiet,
-    );
-    checkpoint = join(dir, 'run/checkpoints/epoch-0000/model.safetensors');
+    ({ source, checkpoint } = await writeTinyPretrainedCheckpoint(dir));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

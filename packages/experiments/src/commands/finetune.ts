@@ -9,8 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { loadCifar10, stratifiedIndices, subsetSplit, type Split } from '@bmae/data';
 import { classificationMetrics, EVAL_RECORD_SCHEMA, FINETUNE_DEFAULTS, runFinetune, writeEvalRecord, type EvalRecord } from '@bmae/eval';
 import { disposeParams, maeConfig, parseBackendName, PRESET_NAMES, readCheckpoint, saveCheckpoint, selectBackend, type PresetName } from '@bmae/vit-model';
-import { BMAE_VERSION, commandLine, parseInteger } from '../cli-options';
-import { parsePositive } from './knn';
+import { BMAE_VERSION, commandLine, parseInteger, parseNonNegative, parsePositive } from '../cli-options';
 
 export interface FinetuneCommandOptions {
   checkpoint?: string;
@@ -36,12 +35,6 @@ export interface FinetuneCommandOptions {
   backend?: string;
 }
 
-function parseFraction(value: string, option: string): number {
-  const parsed = Number(value);
-  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < 0) throw new Error(`${option} ${value}: expected a number >= 0`);
-  return parsed;
-}
-
 function subset(split: Split, perClass: number | undefined, numClasses: number): Split {
   return perClass === undefined ? split : subsetSplit(split, stratifiedIndices(split.labels, perClass, numClasses));
 }
@@ -55,11 +48,11 @@ export async function runFinetuneCommand(options: FinetuneCommandOptions, log: (
     blr: parsePositive(options.blr, '--blr'),
     warmupEpochs: parseInteger(options.warmupEpochs, '--warmup-epochs', 0),
     layerDecay: parsePositive(options.layerDecay, '--layer-decay'),
-    weightDecay: parseFraction(options.weightDecay, '--weight-decay'),
-    dropPath: parseFraction(options.dropPath, '--drop-path'),
-    mixup: parseFraction(options.mixup, '--mixup'),
-    cutmix: parseFraction(options.cutmix, '--cutmix'),
-    labelSmoothing: parseFraction(options.smoothing, '--smoothing'),
+    weightDecay: parseNonNegative(options.weightDecay, '--weight-decay'),
+    dropPath: parseNonNegative(options.dropPath, '--drop-path'),
+    mixup: parseNonNegative(options.mixup, '--mixup'),
+    cutmix: parseNonNegative(options.cutmix, '--cutmix'),
+    labelSmoothing: parseNonNegative(options.smoothing, '--smoothing'),
     globalPool: options.pool === 'mean',
     seed: parseInteger(options.seed, '--seed'),
   };

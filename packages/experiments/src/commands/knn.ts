@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { classificationMetrics, EVAL_RECORD_SCHEMA, knnClassify, prepareFrozenEval, writeEvalRecord, type EvalRecord } from '@bmae/eval';
 import { parseBackendName, selectBackend } from '@bmae/vit-model';
 import { join } from 'node:path';
-import { parseInteger } from '../cli-options';
+import { parseInteger, parsePositive } from '../cli-options';
 
 export interface FrozenCommandOptions {
   checkpoint?: string;
@@ -27,13 +27,6 @@ export interface FrozenCommandOptions {
 export interface KnnCommandOptions extends FrozenCommandOptions {
   k: string;
   temperature: string;
-}
-
-/** A positive finite number option. */
-export function parsePositive(value: string, option: string): number {
-  const parsed = Number(value);
-  if (value.trim() === '' || !Number.isFinite(parsed) || parsed <= 0) throw new Error(`${option} ${value}: expected a positive number`);
-  return parsed;
 }
 
 /** Checks the options linprobe and knn share; returns them parsed. */

@@ -8,7 +8,8 @@ import { classificationMetrics, EVAL_RECORD_SCHEMA, MAE_LINPROBE_LR, prepareFroz
 import { selectBackend } from '@bmae/vit-model';
 import { join } from 'node:path';
 import { parseInteger } from '../cli-options';
-import { frozenEncoderOptions, parseFrozenOptions, parsePositive, type FrozenCommandOptions } from './knn';
+import { parsePositive } from '../cli-options';
+import { frozenEncoderOptions, parseFrozenOptions, type FrozenCommandOptions } from './knn';
 
 export interface LinprobeCommandOptions extends FrozenCommandOptions {
   epochs: string;

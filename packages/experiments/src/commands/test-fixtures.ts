@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CIFAR10_CLASS_NAMES, encodeBinaryRecords, Rng } from '@bmae/data';
+import { runPretrainCommand } from './pretrain';
 
 /**
  * @param perFile training images per data_batch file (labels cycle 0..9)
@@ -24,4 +25,19 @@ export function writeTinyCifar(dir: string, perFile: number, testCount = 20): st
   writeFileSync(join(folder, 'test_batch.bin'), make(testCount, 0));
   writeFileSync(join(folder, 'batches.meta.txt'), `${CIFAR10_CLASS_NAMES.join('\n')}\n`);
   return folder;
+}
+
+/**
+ * A tiny CIFAR-10 (8 images per training file) and a micro MAE pre-trained on it for one epoch on
+ * wasm, for tests of the commands that evaluate a checkpoint.
+ * @returns the data source, the decode cache folder and the checkpoint file, all under `dir`
+ */
+export async function writeTinyPretrainedCheckpoint(dir: string): Promise<{ source: string; cacheDir: string; checkpoint: string }> {
+  const source = writeTinyCifar(dir, 8);
+  const cacheDir = join(dir, 'cache');
+  await runPretrainCommand(
+    { set: ['model.preset=micro', 'optim.epochs=1', 'optim.batchSize=20', 'log.progress=none'], out: join(dir, 'run'), source, cacheDir, backend: 'wasm' },
+    () => {},
+  );
+  return { source, cacheDir, checkpoint: join(dir, 'run/checkpoints/epoch-0000/model.safetensors') };
 }
