@@ -10,18 +10,10 @@ import { loadCifar10, stratifiedIndices, subsetSplit, type Split } from '@bmae/d
 import { classificationMetrics, EVAL_RECORD_SCHEMA, FINETUNE_DEFAULTS, runFinetune, writeEvalRecord, type EvalRecord } from '@bmae/eval';
 import { disposeParams, maeConfig, parseBackendName, PRESET_NAMES, readCheckpoint, saveCheckpoint, selectBackend, type PresetName } from '@bmae/vit-model';
 import { BMAE_VERSION, commandLine, parseInteger, parseNonNegative, parsePositive } from '../cli-options';
+import type { EvaluationCommandOptions } from './knn';
 
-export interface FinetuneCommandOptions {
-  checkpoint?: string;
-  randomInit?: boolean;
-  preset?: string;
-  source?: string;
-  cacheDir?: string;
-  out: string;
-  trainPerClass?: string;
-  testPerClass?: string;
+export interface FinetuneCommandOptions extends EvaluationCommandOptions {
   epochs: string;
-  batch: string;
   blr: string;
   warmupEpochs: string;
   layerDecay: string;
@@ -30,9 +22,6 @@ export interface FinetuneCommandOptions {
   mixup: string;
   cutmix: string;
   smoothing: string;
-  pool: string;
-  seed: string;
-  backend?: string;
 }
 
 function subset(split: Split, perClass: number | undefined, numClasses: number): Split {

@@ -9,7 +9,8 @@ import { parseBackendName, selectBackend } from '@bmae/vit-model';
 import { join } from 'node:path';
 import { parseInteger, parsePositive } from '../cli-options';
 
-export interface FrozenCommandOptions {
+/** The options of every command that evaluates an encoder (knn, linprobe, finetune), as typed. */
+export interface EvaluationCommandOptions {
   checkpoint?: string;
   randomInit?: boolean;
   preset?: string;
@@ -23,6 +24,8 @@ export interface FrozenCommandOptions {
   seed: string;
   backend?: string;
 }
+
+export type FrozenCommandOptions = EvaluationCommandOptions;
 
 export interface KnnCommandOptions extends FrozenCommandOptions {
   k: string;
