@@ -43,6 +43,14 @@ export const pretrainConfigSchema = z
         return value;
       }, targetConfigSchema)
       .prefault({ kind: 'pixels' }),
+    /**
+     * Target epochs per training epoch. The bootstrapped targets count in target epochs: MAE-K
+     * copies every K of them, EMA-MAE reconstructs pixels for the first WSE and updates after each
+     * later one. Every training epoch is split into this many target epochs of (nearly) equal step
+     * counts, so a short run can replay a long run's target schedule: 10 epochs x 20 = the report's
+     * 200 (the quick profile). 1 = the report's own setting.
+     */
+    targetEpochsPerEpoch: z.number().int().min(1).default(1),
     optim: z
       .object({
         epochs: z.number().int().min(1).default(200),
@@ -148,6 +156,9 @@ export function resolvePretrainConfig(config: PretrainConfig, trainCount: number
   const stepsPerEpoch = Math.floor(trainCount / optim.batchSize);
   if (stepsPerEpoch < 1) {
     throw new Error(`optim.batchSize ${optim.batchSize} is larger than the ${trainCount} training images: lower it (--set optim.batchSize=N)`);
+  }
+  if (config.targetEpochsPerEpoch > stepsPerEpoch) {
+    throw new Error(`targetEpochsPerEpoch ${config.targetEpochsPerEpoch} is more than the ${stepsPerEpoch} steps of an epoch: every target epoch needs at least one step`);
   }
   return {
     config,

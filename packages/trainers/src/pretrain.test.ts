@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { readCheckpoint, readSafetensors } from '@bmae/vit-model';
 import * as tf from '@tensorflow/tfjs-core';
 import { readMetrics } from './metrics-log';
-import { logSteps, runPretraining } from './pretrain';
+import { logSteps, runPretraining, targetEpochOf } from './pretrain';
 import { parsePretrainConfig, type PretrainConfigInput } from './pretrain-config';
 import { testTrainData } from './test-data';
 import { useWasmBackend } from '@bmae/vit-model';
@@ -28,6 +28,20 @@ describe('logSteps', () => {
   it('spreads perEpoch records over the epoch, ending on the last step', () => {
     expect([...logSteps(100, 5)]).toEqual([19, 39, 59, 79, 99]);
     expect([...logSteps(3, 5)].sort()).toEqual([0, 1, 2]);
+  });
+});
+
+describe('targetEpochOf', () => {
+  it('splits an epoch into target epochs of near-equal step counts, each used', () => {
+    const of = (epoch: number, steps: number, perEpoch: number) => Array.from({ length: steps }, (_, i) => targetEpochOf(epoch, i, steps, perEpoch));
+    expect(of(0, 5, 1)).toEqual([0, 0, 0, 0, 0]);
+    expect(of(2, 5, 1)).toEqual([2, 2, 2, 2, 2]);
+    expect(of(1, 7, 3)).toEqual([3, 3, 3, 4, 4, 5, 5]);
+    // The quick profile: 78 steps, 20 target epochs of 3 or 4 steps, epoch 9 ends on target epoch 199.
+    const quick = of(9, 78, 20);
+    expect(new Set(quick)).toEqual(new Set(Array.from({ length: 20 }, (_, k) => 180 + k)));
+    const counts = quick.reduce((m, t) => m.set(t, (m.get(t) ?? 0) + 1), new Map<number, number>());
+    expect([...counts.values()].every((c) => c === 3 || c === 4)).toBe(true);
   });
 });
 
@@ -86,6 +100,38 @@ describe('runPretraining (micro preset, tiny data)', () => {
     const sb = await readSafetensors(join(split, 'checkpoints/epoch-0002/train-state.safetensors'));
     for (const [name, t] of sa.tensors) expect(Array.from(sb.tensors.get(name)!.data)).toEqual(Array.from(t.data));
     expect(readMetrics(join(split, 'metrics.jsonl')).map((r) => [r.step, r.loss])).toEqual(readMetrics(join(straight, 'metrics.jsonl')).map((r) => [r.step, r.loss]));
+  });
+
+  it('runs the targets on their own clock with targetEpochsPerEpoch, and resumes it exactly', async () => {
+    const data = await testTrainData(12); // 120 images: 3 steps per epoch, 1 per target epoch
+    const target: PretrainConfigInput['target'] = { kind: 'sum', terms: [{ weight: 1, target: { kind: 'ema', warmupEpochs: 1, tau: 0.1 } }, { weight: 0.2, target: { kind: 'snapshot', every: 2 } }] };
+    const config = tinyConfig(target, { targetEpochsPerEpoch: 3, optim: { epochs: 2, batchSize: 40, warmupEpochs: 1, blr: 1e-3 }, log: { perEpoch: 3, progress: 'none' }, checkpoint: { everyEpochs: 1 } });
+    const straight = mkdtempSync(join(tmpdir(), 'bmae-clock-'));
+    await runPretraining({ config, data, outDir: straight, backend: 'wasm', log: quiet });
+    const records = readMetrics(join(straight, 'metrics.jsonl')) as Array<Record<string, any>>;
+    // After each step: the target epoch, then EMA updates (copy at the start of target epoch 1, one
+    // update after each later target epoch) and MAE-K copies (start of target epochs 2 and 4).
+    const states = records.map((r) => [r.step, ...r.target.components.map((c: any) => `${c.state.epoch}:${c.state.mode}:${c.state.updates}`)]);
+    expect(states).toEqual([
+      [1, '0:pixels:0', '0:pixels:0'],
+      [2, '1:features:1', '1:pixels:0'],
+      [3, '2:features:2', '2:features:1'],
+      [4, '3:features:3', '3:features:1'],
+      [5, '4:features:4', '4:features:2'],
+      [6, '5:features:5', '5:features:2'],
+    ]);
+    const split = mkdtempSync(join(tmpdir(), 'bmae-clock-split-'));
+    await runPretraining({ config, data, outDir: split, backend: 'wasm', log: quiet, stopAfterEpoch: 0 });
+    await runPretraining({ config, data, outDir: split, backend: 'wasm', log: quiet, resume: true });
+    expect(readMetrics(join(split, 'metrics.jsonl'))).toEqual(records.map((r) => expect.objectContaining({ step: r.step, loss: r.loss, target: r.target })));
+  });
+
+  it('refuses more target epochs per epoch than steps', async () => {
+    const data = await testTrainData(8);
+    const outDir = mkdtempSync(join(tmpdir(), 'bmae-clock-bad-'));
+    await expect(runPretraining({ config: tinyConfig({ kind: 'pixels' }, { targetEpochsPerEpoch: 3 }), data, outDir, backend: 'wasm', log: quiet })).rejects.toThrow(
+      'targetEpochsPerEpoch 3 is more than the 2 steps of an epoch: every target epoch needs at least one step',
+    );
   });
 
   it('refuses to resume with a different config or without a checkpoint', async () => {

@@ -106,13 +106,21 @@ export function logSteps(stepsPerEpoch: number, perEpoch: number): Set<number> {
 }
 
 /**
+ * The target epoch (targets' clock, see `targetEpochsPerEpoch`) of step `i` of training epoch
+ * `epoch`: each training epoch holds `perEpoch` target epochs of floor or ceil(steps / perEpoch) steps.
+ */
+export function targetEpochOf(epoch: number, i: number, stepsPerEpoch: number, perEpoch: number): number {
+  return epoch * perEpoch + Math.floor((i * perEpoch) / stepsPerEpoch);
+}
+
+/**
  * One optimiser step on a batch.
  * @param pixels [N, 32, 32, 3] normalised, augmented images
  */
-function trainStep(run: Run, pixels: Float32Array, n: number, epoch: number, lr: number, maskRng: Rng, monitor: boolean): StepResult {
+function trainStep(run: Run, pixels: Float32Array, n: number, targetEpoch: number, lr: number, maskRng: Rng, monitor: boolean): StepResult {
   const { modelConfig, params, target, optimizer, trainable } = run;
   const masking = randomMasking(maskRng, n, (modelConfig.encoder.imageSize / modelConfig.encoder.patchSize) ** 2, modelConfig.maskRatio);
-  const context = { epoch, step: run.globalStep };
+  const context = { epoch: targetEpoch, step: run.globalStep };
   const kept: tf.Tensor[] = [];
   const { loss, headLosses, featureStd } = tf.tidy(() => {
     const images = tf.tensor4d(pixels, [n, 32, 32, 3]);
@@ -166,7 +174,9 @@ function targetWeightCosines(run: Run): Record<string, number> {
 /** MAE's train_one_epoch. @returns the epoch's mean loss */
 export function trainOneEpoch(run: Run, epoch: number): number {
   const { config, derived } = run.resolved;
-  run.target.onEpochStart(epoch);
+  const perEpoch = config.targetEpochsPerEpoch;
+  let targetEpoch = epoch * perEpoch;
+  run.target.onEpochStart(targetEpoch);
   const order = epochOrder(run.train.count, run.root.fork(`order-${epoch}`));
   const batches = batchIndices(order, config.optim.batchSize, { dropLast: true });
   const augmentRng = run.root.fork(`augment-${epoch}`);
@@ -181,7 +191,12 @@ export function trainOneEpoch(run: Run, epoch: number): number {
     const lr = lrAt(fractional, run.schedule);
     const batch = run.augment(gatherBatch(run.train, indices), augmentRng);
     const monitor = logAt.has(i);
-    const result = trainStep(run, batch.pixels, batch.count, epoch, lr, maskRng, monitor);
+    // resolvePretrainConfig guarantees a step per target epoch, so this advances by at most one.
+    if (targetEpochOf(epoch, i, batches.length, perEpoch) > targetEpoch) {
+      run.target.onEpochEnd(targetEpoch);
+      run.target.onEpochStart(++targetEpoch);
+    }
+    const result = trainStep(run, batch.pixels, batch.count, targetEpoch, lr, maskRng, monitor);
     if (!Number.isFinite(result.loss)) {
       throw new NonFiniteLossError(`loss is ${result.loss} at epoch ${epoch}, step ${run.globalStep - 1} (lr ${lr.toExponential(3)})`);
     }
@@ -209,7 +224,7 @@ export function trainOneEpoch(run: Run, epoch: number): number {
       intervalStart = performance.now();
     }
   });
-  run.target.onEpochEnd(epoch);
+  run.target.onEpochEnd(targetEpoch);
   run.progress.stop();
   return lossSum / batches.length;
 }
