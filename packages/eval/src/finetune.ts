@@ -18,30 +18,9 @@ import {
   type ClassifierConfig, type EncoderConfig, type Params,
 } from '@bmae/vit-model';
 import * as tf from '@tensorflow/tfjs-core';
+import { FINETUNE_DEFAULTS, type FinetuneOptions } from './defaults';
 import { argmaxRows, top1Accuracy } from './metrics';
 import { mixBatch } from './mixup';
-
-export interface FinetuneOptions {
-  epochs?: number;
-  batchSize?: number;
-  blr?: number;
-  minLr?: number;
-  warmupEpochs?: number;
-  weightDecay?: number;
-  layerDecay?: number;
-  dropPath?: number;
-  labelSmoothing?: number;
-  mixup?: number;
-  cutmix?: number;
-  /** true: mean-pooled patch tokens + fc_norm (MAE default); false: CLS token after norm */
-  globalPool?: boolean;
-  seed?: number;
-}
-
-export const FINETUNE_DEFAULTS: Required<FinetuneOptions> = {
-  epochs: 100, batchSize: 256, blr: 1e-3, minLr: 1e-6, warmupEpochs: 5, weightDecay: 0.05, layerDecay: 0.75,
-  dropPath: 0.1, labelSmoothing: 0.1, mixup: 0.8, cutmix: 1.0, globalPool: true, seed: 0,
-};
 
 export interface FinetuneInputs {
   /** pre-training checkpoint, or null for the random-init baseline */

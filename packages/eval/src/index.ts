@@ -1,3 +1,4 @@
+export * from './defaults';
 export * from './metrics';
 export * from './records';
 export * from './knn';

@@ -15,6 +15,7 @@ import { Rng } from '@bmae/data';
 import { lrAt } from '@bmae/trainers';
 import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureSet } from './features';
+import { LINPROBE_DEFAULTS } from './defaults';
 import { Lars } from './lars';
 import { argmaxRows, top1Accuracy } from './metrics';
 
@@ -34,8 +35,6 @@ export interface LinearProbeOptions {
 }
 
 export const BATCH_NORM_EPS = 1e-6;
-/** MAE's linear-probe lr: blr 0.1 x 16384 / 256. */
-export const MAE_LINPROBE_LR = 6.4;
 const BATCH_NORM_MOMENTUM = 0.1;
 
 export interface LinearProbeResult {
@@ -48,11 +47,11 @@ export interface LinearProbeResult {
 }
 
 export function trainLinearProbe(train: FeatureSet, test: FeatureSet, options: LinearProbeOptions): LinearProbeResult {
-  const { numClasses, epochs = 90, batchSize = 256, warmupEpochs = 10, weightDecay = 0, seed = 0 } = options;
+  const { numClasses, epochs = LINPROBE_DEFAULTS.epochs, batchSize = LINPROBE_DEFAULTS.batchSize, warmupEpochs = LINPROBE_DEFAULTS.warmupEpochs, weightDecay = LINPROBE_DEFAULTS.weightDecay, seed = 0 } = options;
   if (train.width !== test.width) throw new Error(`linear probe: train features are ${train.width} wide, test features ${test.width}`);
   const steps = Math.floor(train.count / batchSize);
   if (steps < 1) throw new Error(`linear probe: batch size ${batchSize} is larger than the ${train.count} training samples`);
-  const lr = options.lr ?? (options.blr !== undefined ? (options.blr * batchSize) / 256 : MAE_LINPROBE_LR);
+  const lr = options.lr ?? (options.blr !== undefined ? (options.blr * batchSize) / 256 : LINPROBE_DEFAULTS.lr);
   const schedule = { lr, minLr: 0, warmupEpochs: Math.min(warmupEpochs, epochs - 1), epochs };
   const d = train.width;
   const rng = Rng.fromSeed(seed);

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { experimentNames, loadExperiment, loadProfile, profileNames } from './experiment';
-import { deepMerge, knnSettingsFor, linprobeSettingsFor, pretrainConfigFor, STAGES, EVAL_STAGES } from './stage-config';
+import { FINETUNE_DEFAULTS, KNN_DEFAULTS, LINPROBE_DEFAULTS } from '@bmae/eval/defaults';
+import { deepMerge, finetuneSettingsFor, knnSettingsFor, linprobeSettingsFor, pretrainConfigFor, STAGES, EVAL_STAGES } from './stage-config';
 import { meanStd } from './summary';
 
 // The Nx plugin's key function (plain CommonJS, no dependencies).
@@ -51,6 +52,21 @@ describe('experiment and profile files', () => {
     expect(config.target).toMatchObject({ kind: 'ema', tau: 0.005, warmupEpochs: 5 });
     expect(config.data.trainPerClass).toBeUndefined();
     expect(linprobeSettingsFor(loadExperiment('mae'), paper).epochs).toBe(90);
+    expect(config.targetEpochsPerEpoch).toBe(1);
+  });
+
+  it("the quick profile replays the report's 200 target epochs in its 10 training epochs", () => {
+    const config = pretrainConfigFor(loadExperiment('mae-k10'), loadProfile('quick'), 0)!;
+    expect(config.optim.epochs * config.targetEpochsPerEpoch).toBe(200);
+  });
+
+  it("evaluation settings an experiment leaves out are @bmae/eval's defaults, as the bmae commands use", () => {
+    const bare = { description: 'x', pretrain: null };
+    const profile = { ...loadProfile('smoke'), linprobe: undefined, finetune: undefined, knn: undefined };
+    expect(linprobeSettingsFor(bare, profile)).toEqual({ ...LINPROBE_DEFAULTS, pool: 'cls' });
+    const { seed: _seed, ...finetuneDefaults } = FINETUNE_DEFAULTS;
+    expect(finetuneSettingsFor(bare, profile)).toEqual(finetuneDefaults);
+    expect(knnSettingsFor(bare, profile)).toEqual({ ...KNN_DEFAULTS, pool: 'cls' });
   });
 
   it('refuses an unknown key naming the file and the key', () => {

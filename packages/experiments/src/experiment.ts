@@ -8,49 +8,52 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { FINETUNE_DEFAULTS as FT, KNN_DEFAULTS, LINPROBE_DEFAULTS as LP } from '@bmae/eval/defaults';
 import { z } from 'zod';
 
 /** Repository folders holding the experiment and profile files. */
 export const EXPERIMENTS_DIR = resolve(__dirname, '../experiments');
 export const PROFILES_DIR = resolve(__dirname, '../profiles');
 
-/** Linear probe on frozen features (MAE main_linprobe.py; notes/method.md). */
+/** Linear probe on frozen features (MAE main_linprobe.py; notes/method.md). Defaults: @bmae/eval's. */
 export const linprobeSettingsSchema = z
   .object({
-    epochs: z.number().int().min(1).default(90),
-    batchSize: z.number().int().min(1).default(1024),
-    /** lr = blr * batchSize / 256 */
-    blr: z.number().positive().default(0.1),
-    warmupEpochs: z.number().min(0).default(10),
-    weightDecay: z.number().min(0).default(0),
+    epochs: z.number().int().min(1).default(LP.epochs),
+    batchSize: z.number().int().min(1).default(LP.batchSize),
+    /** absolute LARS lr */
+    lr: z.number().positive().default(LP.lr),
+    /** base lr: when set, lr = blr * batchSize / 256 replaces `lr` */
+    blr: z.number().positive().optional(),
+    warmupEpochs: z.number().min(0).default(LP.warmupEpochs),
+    weightDecay: z.number().min(0).default(LP.weightDecay),
     pool: z.enum(['cls', 'mean']).default('cls'),
   })
   .strict();
 
-/** Fine-tuning (MAE main_finetune.py defaults). */
+/** Fine-tuning (MAE main_finetune.py). Defaults: @bmae/eval's. */
 export const finetuneSettingsSchema = z
   .object({
-    epochs: z.number().int().min(1).default(100),
-    batchSize: z.number().int().min(1).default(512),
-    blr: z.number().positive().default(1e-3),
-    layerDecay: z.number().gt(0).max(1).default(0.75),
-    weightDecay: z.number().min(0).default(0.05),
-    dropPath: z.number().min(0).lt(1).default(0.1),
-    warmupEpochs: z.number().min(0).default(5),
-    labelSmoothing: z.number().min(0).lt(1).default(0.1),
-    mixup: z.number().min(0).default(0.8),
-    cutmix: z.number().min(0).default(1.0),
-    minLr: z.number().min(0).default(1e-6),
+    epochs: z.number().int().min(1).default(FT.epochs),
+    batchSize: z.number().int().min(1).default(FT.batchSize),
+    blr: z.number().positive().default(FT.blr),
+    layerDecay: z.number().gt(0).max(1).default(FT.layerDecay),
+    weightDecay: z.number().min(0).default(FT.weightDecay),
+    dropPath: z.number().min(0).lt(1).default(FT.dropPath),
+    warmupEpochs: z.number().min(0).default(FT.warmupEpochs),
+    labelSmoothing: z.number().min(0).lt(1).default(FT.labelSmoothing),
+    mixup: z.number().min(0).default(FT.mixup),
+    cutmix: z.number().min(0).default(FT.cutmix),
+    minLr: z.number().min(0).default(FT.minLr),
     /** true: mean-pooled patch tokens + fc_norm (MAE's default); false: the CLS token */
-    globalPool: z.boolean().default(true),
+    globalPool: z.boolean().default(FT.globalPool),
   })
   .strict();
 
 /** Weighted kNN on frozen features (DINO eval_knn.py). */
 export const knnSettingsSchema = z
   .object({
-    k: z.number().int().min(1).default(20),
-    temperature: z.number().positive().default(0.07),
+    k: z.number().int().min(1).default(KNN_DEFAULTS.k),
+    temperature: z.number().positive().default(KNN_DEFAULTS.temperature),
     pool: z.enum(['cls', 'mean']).default('cls'),
   })
   .strict();

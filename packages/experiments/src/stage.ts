@@ -190,7 +190,7 @@ async function runFrozenProtocol(ctx: Context, stage: 'knn' | 'linprobe', pretra
     }
     const lp = linprobeSettingsFor(ctx.experiment, ctx.profile);
     const features = frozenFeatures(params, encoder, data, ctx.profile, lp.pool);
-    const result = trainLinearProbe(features.train, features.test, { numClasses, epochs: lp.epochs, batchSize: lp.batchSize, blr: lp.blr, warmupEpochs: lp.warmupEpochs, weightDecay: lp.weightDecay, seed });
+    const result = trainLinearProbe(features.train, features.test, { numClasses, epochs: lp.epochs, batchSize: lp.batchSize, lr: lp.lr, blr: lp.blr, warmupEpochs: lp.warmupEpochs, weightDecay: lp.weightDecay, seed });
     return {
       predicted: result.predicted, testLabels: features.test.labels, trainCount: features.train.count, history: result.history,
       settings: { ...result.settings, pool: lp.pool }, checkpoint, preset, images: features.images,

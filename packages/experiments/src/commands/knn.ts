@@ -4,7 +4,7 @@
  * caches the features in <out> for later probes.
  */
 import type { Command } from 'commander';
-import { classificationMetrics, EVAL_RECORD_SCHEMA, knnClassify, prepareFrozenEval, writeEvalRecord, type EvalRecord } from '@bmae/eval';
+import { classificationMetrics, EVAL_RECORD_SCHEMA, KNN_DEFAULTS, knnClassify, prepareFrozenEval, writeEvalRecord, type EvalRecord } from '@bmae/eval';
 import { parseBackendName, selectBackend } from '@bmae/vit-model';
 import { join } from 'node:path';
 import { parseInteger, parsePositive } from '../cli-options';
@@ -98,8 +98,8 @@ export async function runKnnCommand(options: KnnCommandOptions, log: (line: stri
 
 export function register(program: Command): void {
   frozenEncoderOptions(program.command('knn').description('weighted kNN accuracy of a frozen encoder (cosine, k 20, T 0.07 as DINO)'))
-    .option('--k <n>', 'neighbours', '20')
-    .option('--temperature <t>', 'vote weight exp(similarity / t)', '0.07')
+    .option('--k <n>', 'neighbours', String(KNN_DEFAULTS.k))
+    .option('--temperature <t>', 'vote weight exp(similarity / t)', String(KNN_DEFAULTS.temperature))
     .action(async (options: KnnCommandOptions) => {
       const record = await runKnnCommand(options);
       console.log(JSON.stringify({ protocol: 'knn', top1: record.metrics.top1, out: options.out }));

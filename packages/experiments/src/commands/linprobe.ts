@@ -4,7 +4,7 @@
  * 16384 / 256, no weight decay, warm-up 10 then cosine, 90 epochs). Writes <out>/linprobe.json.
  */
 import type { Command } from 'commander';
-import { classificationMetrics, EVAL_RECORD_SCHEMA, MAE_LINPROBE_LR, prepareFrozenEval, trainLinearProbe, writeEvalRecord, type EvalRecord } from '@bmae/eval';
+import { classificationMetrics, EVAL_RECORD_SCHEMA, LINPROBE_DEFAULTS, MAE_LINPROBE_LR, prepareFrozenEval, trainLinearProbe, writeEvalRecord, type EvalRecord } from '@bmae/eval';
 import { selectBackend } from '@bmae/vit-model';
 import { join } from 'node:path';
 import { parseInteger } from '../cli-options';
@@ -58,10 +58,10 @@ export async function runLinprobeCommand(options: LinprobeCommandOptions, log: (
 
 export function register(program: Command): void {
   frozenEncoderOptions(program.command('linprobe').description("MAE's linear probe (BatchNorm without affine + linear head, LARS) on a frozen encoder"))
-    .option('--epochs <n>', 'probe epochs', '90')
-    .option('--probe-batch <n>', 'probe batch size', '256')
+    .option('--epochs <n>', 'probe epochs', String(LINPROBE_DEFAULTS.epochs))
+    .option('--probe-batch <n>', 'probe batch size', String(LINPROBE_DEFAULTS.batchSize))
     .option('--lr <lr>', `LARS lr (MAE: blr 0.1 x 16384 / 256 = ${MAE_LINPROBE_LR})`, String(MAE_LINPROBE_LR))
-    .option('--warmup-epochs <n>', 'linear warm-up epochs before the cosine decay', '10')
+    .option('--warmup-epochs <n>', 'linear warm-up epochs before the cosine decay', String(LINPROBE_DEFAULTS.warmupEpochs))
     .action(async (options: LinprobeCommandOptions) => {
       const record = await runLinprobeCommand(options);
       console.log(JSON.stringify({ protocol: 'linprobe', top1: record.metrics.top1, out: options.out }));
