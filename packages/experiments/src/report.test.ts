@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CIFAR10_CLASS_NAMES } from '@bmae/data';
 import { classificationMetrics, EVAL_RECORD_SCHEMA, writeEvalRecord, type EvalRecord } from '@bmae/eval';
-import { buildReport, formatResult, readSummaries, renderMarkdown } from './report';
+import { buildReport, describeTargetState, readFinalTargets, formatResult, readSummaries, renderMarkdown } from './report';
 import { writeSummary } from './summary';
 
 /** An eval record whose top-1 is `correct` out of 10 test images. */
@@ -32,7 +32,7 @@ describe('summary and report', () => {
     const pretrain = join(root, 'smoke', name, 'pretrain');
     mkdirSync(join(pretrain, 'seed-0'), { recursive: true });
     writeFileSync(join(pretrain, 'stage.json'), JSON.stringify({ backend: 'cpu', seconds: 100, imagesPerSecond: 50, status: 'done' }));
-    writeFileSync(join(pretrain, 'seed-0', 'metrics.jsonl'), '{"step":1,"epoch":0.5,"loss":2}\n{"step":2,"epoch":1,"loss":1.5}\n');
+    writeFileSync(join(pretrain, 'seed-0', 'metrics.jsonl'), '{"step":1,"epoch":0.5,"loss":2}\n{"step":2,"epoch":1,"loss":1.5,"target":{"kind":"ema","name":"ema","epoch":1,"mode":"features","updates":1,"tau":0.005}}\n');
     const out = join(root, 'smoke', name, 'summary');
     mkdirSync(out, { recursive: true });
     return writeSummary({ root, profile: 'smoke', name, experiment: { description: name, pretrain: { target: { kind: 'ema' } }, sweeps, paper: { linprobe: 60.46 } }, seeds: 2, out });
@@ -58,12 +58,25 @@ describe('summary and report', () => {
     fakeExperiment('mae-ema-tau0.1', { linprobe: [3, 3], finetune: [8, 8], knn: [2, 2] }, { tau: 0.1 });
     const summaries = readSummaries(join(root, 'smoke'));
     expect(summaries.map((s) => s.experiment)).toEqual(['mae-ema', 'mae-ema-tau0.1']);
-    const report = buildReport('smoke', summaries, ['loss-curves.png']);
+    const report = buildReport('smoke', summaries, ['loss-curves.png'], readFinalTargets(join(root, 'smoke'), summaries));
     expect(report.sweeps.tau!.map((p) => [p.value, p.experiment])).toEqual([[0.005, 'mae-ema'], [0.1, 'mae-ema-tau0.1']]);
     const md = renderMarkdown(report);
-    expect(md).toContain('| mae-ema | 60.00 ± 14.14 | 60.46 | 90.00 ± 0.00 |  | 40.00 ± 0.00 | 2 |');
+    expect(md).toContain('| mae-ema | 60.00 ± 14.14 | 60.46 | 90.00 ± 0.00 |  | 40.00 ± 0.00 | 2 | ema: features, 1 update |');
     expect(md).toContain('| 0.1 | mae-ema-tau0.1 | 30.00 ± 0.00 | 80.00 ± 0.00 | 20.00 ± 0.00 |');
     expect(md).toContain('| mae-ema | 100 s, 50 img/s | 12 s, 457 img/s | 12 s, 457 img/s | 12 s, 457 img/s |');
     expect(md).toContain('![loss-curves.png](loss-curves.png)');
+  });
+
+  it('describes the target each pre-training ended with, so a schedule that never bootstrapped shows', () => {
+    expect(describeTargetState({ kind: 'pixels', name: 'pixels', mode: 'pixels', updates: 0 })).toBe('pixels');
+    expect(describeTargetState({ kind: 'snapshot', name: 'snapshot', mode: 'pixels', updates: 0 })).toBe('snapshot: pixels, 0 updates');
+    const sum = {
+      kind: 'sum', name: 'sum', mode: 'features', updates: 7,
+      components: [
+        { weight: 1, state: { kind: 'ema', name: 'fast', mode: 'features', updates: 6 } },
+        { weight: 0.2, state: { kind: 'snapshot', name: 'slow', mode: 'features', updates: 1 } },
+      ],
+    };
+    expect(describeTargetState(sum)).toBe('fast: features, 6 updates; slow: features, 1 update');
   });
 });

@@ -27,6 +27,8 @@ export interface Report {
   createdAt: string;
   machine: { cpu: string; cores: number; platform: string };
   experiments: Summary[];
+  /** experiment -> what its target regressed at the end of pre-training (see describeTargetState) */
+  finalTargets: Record<string, string>;
   sweeps: Partial<Record<SweepParam, SweepPoint[]>>;
   figures: string[];
 }
@@ -41,6 +43,40 @@ export function readSummaries(profileDir: string): Summary[] {
     .map((file) => JSON.parse(readFileSync(file, 'utf8')) as Summary);
 }
 
+/** A target's state as metrics.jsonl records it (@bmae/targets TargetState). */
+interface LoggedTargetState {
+  kind: string;
+  name: string;
+  mode: string;
+  updates: number;
+  components?: Array<{ weight: number; state: LoggedTargetState }>;
+}
+
+/**
+ * One line on what a target regressed at the end of pre-training: "pixels", "ema: features, 6
+ * updates", or a sum's terms joined by "; ". Shows at a glance when a schedule never bootstrapped
+ * within a short run (MAE-K with K >= epochs: "snapshot: pixels, 0 updates").
+ */
+export function describeTargetState(state: LoggedTargetState): string {
+  if (state.components) return state.components.map((c) => describeTargetState(c.state)).join('; ');
+  if (state.kind === 'pixels') return 'pixels';
+  return `${state.name}: ${state.mode}, ${state.updates} update${state.updates === 1 ? '' : 's'}`;
+}
+
+/** describeTargetState of the last metrics record of seed 0's pre-training, per experiment that has one. */
+export function readFinalTargets(profileDir: string, summaries: readonly Summary[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of summaries) {
+    if (s.pretrainedFrom === null) continue;
+    const file = join(profileDir, s.pretrainedFrom, 'pretrain', 'seed-0', 'metrics.jsonl');
+    if (!existsSync(file)) continue;
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    const last = JSON.parse(lines[lines.length - 1]) as { target?: LoggedTargetState };
+    if (last.target) out[s.experiment] = describeTargetState(last.target);
+  }
+  return out;
+}
+
 export function sweepPoints(summaries: readonly Summary[], param: SweepParam): SweepPoint[] {
   return summaries
     .filter((s) => s.sweeps[param] !== undefined)
@@ -48,7 +84,7 @@ export function sweepPoints(summaries: readonly Summary[], param: SweepParam): S
     .sort((a, b) => a.value - b.value);
 }
 
-export function buildReport(profile: string, summaries: Summary[], figures: string[] = []): Report {
+export function buildReport(profile: string, summaries: Summary[], figures: string[] = [], finalTargets: Record<string, string> = {}): Report {
   const sweeps: Report['sweeps'] = {};
   for (const param of SWEEP_PARAMS) {
     const points = sweepPoints(summaries, param);
@@ -62,6 +98,7 @@ export function buildReport(profile: string, summaries: Summary[], figures: stri
     createdAt: new Date().toISOString(),
     machine: { cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length, platform: `${platform()} ${release()}` },
     experiments: summaries,
+    finalTargets,
     sweeps,
     figures,
   };
@@ -95,10 +132,11 @@ export function renderMarkdown(report: Report): string {
   }
   lines.push('## Top-1 accuracy (%) on CIFAR-10 test', '');
   lines.push('Ours beside the report\'s own numbers (DeiT-Tiny, 200 + 100 epochs): only the `paper` profile is comparable.', '');
-  lines.push('| experiment | linear probe | report | fine-tune | report | kNN | seeds |');
-  lines.push('|---|---|---|---|---|---|---|');
+  lines.push('| experiment | linear probe | report | fine-tune | report | kNN | seeds | target at the end of pre-training |');
+  lines.push('|---|---|---|---|---|---|---|---|');
   for (const s of report.experiments) {
-    lines.push(`| ${s.experiment} | ${formatResult(s.results.linprobe)} | ${formatPaper(s.paper.linprobe)} | ${formatResult(s.results.finetune)} | ${formatPaper(s.paper.finetune)} | ${formatResult(s.results.knn)} | ${s.seeds} |`);
+    const target = s.pretrainedFrom === null ? 'no pre-training' : (report.finalTargets[s.experiment] ?? '');
+    lines.push(`| ${s.experiment} | ${formatResult(s.results.linprobe)} | ${formatPaper(s.paper.linprobe)} | ${formatResult(s.results.finetune)} | ${formatPaper(s.paper.finetune)} | ${formatResult(s.results.knn)} | ${s.seeds} | ${target} |`);
   }
   lines.push('');
   for (const [param, points] of Object.entries(report.sweeps)) {

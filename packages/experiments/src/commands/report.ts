@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadProfile, SWEEP_PARAMS, type SweepParam } from '../experiment';
 import { renderFigures } from '../figures';
-import { buildReport, formatResult, readSummaries, sweepPoints, writeReport } from '../report';
+import { buildReport, formatResult, readFinalTargets, readSummaries, sweepPoints, writeReport } from '../report';
 import { runsRoot } from '../stage';
 
 export interface ReportCommandOptions {
@@ -31,7 +31,7 @@ export async function runReport(options: ReportCommandOptions, print: (line: str
     throw new Error(`experiment ${options.experiment} has no summary in ${profileDir}: run npx nx run experiments:${options.experiment}:${options.profile}`);
   }
   const figures = options.figures === false ? [] : await renderFigures(profileDir, summaries);
-  const md = writeReport(profileDir, buildReport(options.profile, summaries, figures));
+  const md = writeReport(profileDir, buildReport(options.profile, summaries, figures, readFinalTargets(profileDir, summaries)));
   const row = (s: (typeof summaries)[number]) =>
     `${s.experiment}: linear probe ${formatResult(s.results.linprobe)}  fine-tune ${formatResult(s.results.finetune)}  kNN ${formatResult(s.results.knn)}  (top-1 %, ${s.seeds} seed${s.seeds > 1 ? 's' : ''})`;
   if (options.experiment !== undefined) print(row(summaries.find((s) => s.experiment === options.experiment)!));
