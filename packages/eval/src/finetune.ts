@@ -32,13 +32,26 @@ export interface FinetuneInputs {
   numClasses: number;
   options?: FinetuneOptions;
   log?: (line: string) => void;
-  onEpoch?: (entry: { epoch: number; trainLoss: number; lr: number; top1: number }) => void;
+  onEpoch?: (entry: FinetuneEpoch) => void;
+}
+
+/** One fine-tuning epoch as onEpoch reports it (top1 is a fraction). */
+export interface FinetuneEpoch {
+  epoch: number;
+  trainLoss: number;
+  lr: number;
+  top1: number;
+}
+
+/** The progress line for an epoch, e.g. "finetune epoch 2/3: loss 1.9 lr 2.5e-4 test top-1 35.10%". */
+export function describeFinetuneEpoch({ epoch, trainLoss, lr, top1 }: FinetuneEpoch, epochs: number): string {
+  return `finetune epoch ${epoch + 1}/${epochs}: loss ${trainLoss.toFixed(4)} lr ${lr.toExponential(2)} test top-1 ${(100 * top1).toFixed(2)}%`;
 }
 
 export interface FinetuneResult {
   predicted: Int32Array;
   top1: number;
-  history: Array<{ epoch: number; trainLoss: number; lr: number; top1: number }>;
+  history: FinetuneEpoch[];
   settings: Required<FinetuneOptions> & { lr: number };
   /** the fine-tuned classifier; the caller disposes it (disposeParams) */
   params: Params;

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadCifar10, Rng, stratifiedIndices, subsetSplit, type Cifar10, type Split } from '@bmae/data';
-import { classificationMetrics, EVAL_RECORD_SCHEMA, extractFeatures, knnClassify, runFinetune, trainLinearProbe, writeEvalRecord, type EvalRecord, type FeatureSet } from '@bmae/eval';
+import { classificationMetrics, describeFinetuneEpoch, EVAL_RECORD_SCHEMA, extractFeatures, knnClassify, runFinetune, trainLinearProbe, writeEvalRecord, type EvalRecord, type FeatureSet } from '@bmae/eval';
 import { runPretraining } from '@bmae/trainers';
 import { assignCheckpoint, createEncoderParams, disposeParams, maeConfig, PRESET_NAMES, readCheckpoint, selectBackend, type EncoderConfig, type Params, type PresetName } from '@bmae/vit-model';
 import writeFileAtomic from 'write-file-atomic';
@@ -209,6 +209,8 @@ async function runFinetuneProtocol(ctx: Context, pretrainedFrom: string | null, 
   const test = subset(data.test, ctx.profile.data.testPerClass, numClasses);
   const result = await runFinetune({
     checkpoint, encoder, train, test, stats: { mean: data.mean, std: data.std }, numClasses, options: { ...settings, seed }, log: ctx.log,
+    // A fine-tune epoch takes minutes on a CPU: say how each went.
+    onEpoch: (entry) => ctx.log(`${ctx.name} seed ${seed} ${describeFinetuneEpoch(entry, settings.epochs)}`),
   });
   disposeParams(result.params);
   return {

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { loadCifar10, stratifiedIndices, subsetSplit, type Split } from '@bmae/data';
-import { classificationMetrics, EVAL_RECORD_SCHEMA, FINETUNE_DEFAULTS, runFinetune, writeEvalRecord, type EvalRecord } from '@bmae/eval';
+import { classificationMetrics, describeFinetuneEpoch, EVAL_RECORD_SCHEMA, FINETUNE_DEFAULTS, runFinetune, writeEvalRecord, type EvalRecord } from '@bmae/eval';
 import { disposeParams, maeConfig, parseBackendName, PRESET_NAMES, readCheckpoint, saveCheckpoint, selectBackend, type PresetName } from '@bmae/vit-model';
 import { BMAE_VERSION, commandLine, parseInteger, parseNonNegative, parsePositive } from '../cli-options';
 import type { EvaluationCommandOptions } from './knn';
@@ -77,7 +77,7 @@ export async function runFinetuneCommand(options: FinetuneCommandOptions, log: (
   const started = performance.now();
   const result = await runFinetune({
     checkpoint, encoder: modelConfig.encoder, train, test, stats, numClasses, options: settings, log,
-    onEpoch: ({ epoch, trainLoss, top1, lr }) => log(`finetune epoch ${epoch + 1}/${settings.epochs}: loss ${trainLoss.toFixed(4)} lr ${lr.toExponential(2)} test top-1 ${(100 * top1).toFixed(2)}%`),
+    onEpoch: (entry) => log(describeFinetuneEpoch(entry, settings.epochs)),
   });
   try {
     await saveCheckpoint(join(options.out, 'finetuned.safetensors'), result.params, {
