@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { experimentNames, loadExperiment, loadProfile, profileNames } from './experiment';
 import { FINETUNE_DEFAULTS, KNN_DEFAULTS, LINPROBE_DEFAULTS } from '@bmae/eval/defaults';
-import { deepMerge, finetuneSettingsFor, knnSettingsFor, linprobeSettingsFor, pretrainConfigFor, STAGES, EVAL_STAGES } from './stage-config';
+import { deepMerge, finetuneSettingsFor, knnSettingsFor, linprobeLr, linprobeSettingsFor, pretrainConfigFor, STAGES, EVAL_STAGES } from './stage-config';
 import { meanStd } from './summary';
 
 // The Nx plugin's key function (plain CommonJS, no dependencies).
@@ -68,6 +68,12 @@ describe('experiment and profile files', () => {
     const { seed: _seed, ...finetuneDefaults } = FINETUNE_DEFAULTS;
     expect(finetuneSettingsFor(bare, profile)).toEqual(finetuneDefaults);
     expect(knnSettingsFor(bare, profile)).toEqual({ ...KNN_DEFAULTS, pool: 'cls' });
+  });
+
+  it('a linear probe blr replaces the absolute lr by the linear batch rule', () => {
+    const bare = { description: 'x', pretrain: null };
+    expect(linprobeLr(linprobeSettingsFor(bare, { ...loadProfile('quick') }))).toBe(6.4);
+    expect(linprobeLr(linprobeSettingsFor(bare, loadProfile('smoke')))).toBeCloseTo((0.1 * 50) / 256, 12);
   });
 
   it('refuses an unknown key naming the file and the key', () => {
