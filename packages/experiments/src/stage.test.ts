@@ -1,25 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CIFAR10_CLASS_NAMES, encodeBinaryRecords, IMAGE_BYTES, Rng } from '@bmae/data';
 import { readEvalRecord } from '@bmae/eval';
+import { writeTinyCifar } from './commands/test-fixtures';
 import { runStage } from './stage';
-
-/** 40 training images per batch file (20 per class in all) and 100 test images, classes as colour levels. */
-function writeSyntheticCifar(dir: string): void {
-  const folder = join(dir, 'cifar-10-batches-bin');
-  mkdirSync(folder, { recursive: true });
-  const rng = Rng.fromSeed(3);
-  const make = (count: number) => {
-    const images = new Uint8Array(count * IMAGE_BYTES);
-    const labels = Uint8Array.from({ length: count }, (_, n) => n % 10);
-    for (let n = 0; n < count; n++) for (let i = 0; i < IMAGE_BYTES; i++) images[n * IMAGE_BYTES + i] = (labels[n] * 22 + rng.int(40)) % 256;
-    return encodeBinaryRecords(images, labels);
-  };
-  for (let k = 1; k <= 5; k++) writeFileSync(join(folder, `data_batch_${k}.bin`), make(40));
-  writeFileSync(join(folder, 'test_batch.bin'), make(100));
-  writeFileSync(join(folder, 'batches.meta.txt'), `${CIFAR10_CLASS_NAMES.join('\n')}\n`);
-}
 
 describe('runStage (smoke profile, synthetic data)', () => {
   const root = mkdtempSync(join(tmpdir(), 'bmae-stage-'));
@@ -27,7 +11,7 @@ describe('runStage (smoke profile, synthetic data)', () => {
   const previous = process.env.BMAE_DATA;
   const options = { profile: 'smoke', runsDir, cacheDir: join(root, 'cache'), log: () => {} };
   beforeAll(() => {
-    writeSyntheticCifar(join(root, 'data'));
+    writeTinyCifar(join(root, 'data'), 40, 100); // the smoke profile's 20 training and 10 test images per class
     process.env.BMAE_DATA = join(root, 'data');
   });
   afterAll(() => {
