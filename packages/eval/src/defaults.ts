@@ -17,6 +17,12 @@ export const LINPROBE_DEFAULTS = {
 /** MAE's linear-probe lr: blr 0.1 x 16384 / 256. */
 export const MAE_LINPROBE_LR = LINPROBE_DEFAULTS.lr;
 
+/** The linear probe's absolute lr: `blr * batchSize / 256` when blr is given, else `lr`, else MAE's 6.4. */
+export function linearProbeLr({ lr, blr, batchSize }: { lr?: number; blr?: number; batchSize: number }): number {
+  if (blr !== undefined) return (blr * batchSize) / 256;
+  return lr ?? LINPROBE_DEFAULTS.lr;
+}
+
 export interface FinetuneOptions {
   epochs?: number;
   batchSize?: number;

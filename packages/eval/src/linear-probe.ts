@@ -15,7 +15,7 @@ import { Rng } from '@bmae/data';
 import { lrAt } from '@bmae/trainers';
 import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureSet } from './features';
-import { LINPROBE_DEFAULTS } from './defaults';
+import { linearProbeLr, LINPROBE_DEFAULTS } from './defaults';
 import { Lars } from './lars';
 import { argmaxRows, top1Accuracy } from './metrics';
 
@@ -25,7 +25,7 @@ export interface LinearProbeOptions {
   batchSize?: number;
   /** absolute lr (default 6.4, MAE's effective lr) */
   lr?: number;
-  /** base lr: when set (and lr is not), lr = blr * batchSize / 256 */
+  /** base lr: when set, lr = blr * batchSize / 256 replaces `lr` */
   blr?: number;
   warmupEpochs?: number;
   weightDecay?: number;
@@ -51,7 +51,7 @@ export function trainLinearProbe(train: FeatureSet, test: FeatureSet, options: L
   if (train.width !== test.width) throw new Error(`linear probe: train features are ${train.width} wide, test features ${test.width}`);
   const steps = Math.floor(train.count / batchSize);
   if (steps < 1) throw new Error(`linear probe: batch size ${batchSize} is larger than the ${train.count} training samples`);
-  const lr = options.lr ?? (options.blr !== undefined ? (options.blr * batchSize) / 256 : LINPROBE_DEFAULTS.lr);
+  const lr = linearProbeLr({ lr: options.lr, blr: options.blr, batchSize });
   const schedule = { lr, minLr: 0, warmupEpochs: Math.min(warmupEpochs, epochs - 1), epochs };
   const d = train.width;
   const rng = Rng.fromSeed(seed);

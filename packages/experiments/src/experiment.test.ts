@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { experimentNames, loadExperiment, loadProfile, profileNames } from './experiment';
-import { FINETUNE_DEFAULTS, KNN_DEFAULTS, LINPROBE_DEFAULTS } from '@bmae/eval/defaults';
-import { deepMerge, finetuneSettingsFor, knnSettingsFor, linprobeLr, linprobeSettingsFor, pretrainConfigFor, STAGES, EVAL_STAGES } from './stage-config';
+import { FINETUNE_DEFAULTS, KNN_DEFAULTS, linearProbeLr, LINPROBE_DEFAULTS } from '@bmae/eval/defaults';
+import { deepMerge, finetuneSettingsFor, knnSettingsFor, linprobeSettingsFor, pretrainConfigFor, STAGES, EVAL_STAGES } from './stage-config';
 import { meanStd } from './summary';
 
 // The Nx plugin's key function (plain CommonJS, no dependencies).
@@ -72,8 +72,8 @@ describe('experiment and profile files', () => {
 
   it('a linear probe blr replaces the absolute lr by the linear batch rule', () => {
     const bare = { description: 'x', pretrain: null };
-    expect(linprobeLr(linprobeSettingsFor(bare, { ...loadProfile('quick') }))).toBe(6.4);
-    expect(linprobeLr(linprobeSettingsFor(bare, loadProfile('smoke')))).toBeCloseTo((0.1 * 50) / 256, 12);
+    expect(linearProbeLr(linprobeSettingsFor(bare, { ...loadProfile('quick') }))).toBe(6.4);
+    expect(linearProbeLr(linprobeSettingsFor(bare, loadProfile('smoke')))).toBeCloseTo((0.1 * 50) / 256, 12);
   });
 
   it('refuses an unknown key naming the file and the key', () => {

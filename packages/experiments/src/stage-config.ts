@@ -61,11 +61,6 @@ export function linprobeSettingsFor(experiment: Experiment, profile: Profile): L
   return evalSettings(linprobeSettingsSchema, 'linprobe', experiment, profile);
 }
 
-/** The linear probe's absolute lr: `blr * batchSize / 256` when the settings give blr, else `lr`. */
-export function linprobeLr(settings: LinprobeSettings): number {
-  return settings.blr === undefined ? settings.lr : (settings.blr * settings.batchSize) / 256;
-}
-
 export function finetuneSettingsFor(experiment: Experiment, profile: Profile): FinetuneSettings {
   return evalSettings(finetuneSettingsSchema, 'finetune', experiment, profile);
 }

@@ -15,7 +15,7 @@ import { assignCheckpoint, createEncoderParams, disposeParams, maeConfig, PRESET
 import writeFileAtomic from 'write-file-atomic';
 import { BMAE_VERSION, commandLine } from './cli-options';
 import { loadExperiment, loadProfile, type Experiment, type Profile } from './experiment';
-import { finetuneSettingsFor, knnSettingsFor, linprobeLr, linprobeSettingsFor, pretrainConfigFor, type EvalStage, type Stage } from './stage-config';
+import { finetuneSettingsFor, knnSettingsFor, linprobeSettingsFor, pretrainConfigFor, type EvalStage, type Stage } from './stage-config';
 import { writeSummary } from './summary';
 
 /** Where runs are written: env BMAE_RUNS_DIR, else <workspace>/runs (the Nx targets' outputs). */
@@ -190,7 +190,7 @@ async function runFrozenProtocol(ctx: Context, stage: 'knn' | 'linprobe', pretra
     }
     const lp = linprobeSettingsFor(ctx.experiment, ctx.profile);
     const features = frozenFeatures(params, encoder, data, ctx.profile, lp.pool);
-    const result = trainLinearProbe(features.train, features.test, { numClasses, epochs: lp.epochs, batchSize: lp.batchSize, lr: linprobeLr(lp), warmupEpochs: lp.warmupEpochs, weightDecay: lp.weightDecay, seed });
+    const result = trainLinearProbe(features.train, features.test, { numClasses, epochs: lp.epochs, batchSize: lp.batchSize, lr: lp.lr, blr: lp.blr, warmupEpochs: lp.warmupEpochs, weightDecay: lp.weightDecay, seed });
     return {
       predicted: result.predicted, testLabels: features.test.labels, trainCount: features.train.count, history: result.history,
       settings: { ...result.settings, pool: lp.pool }, checkpoint, preset, images: features.images,

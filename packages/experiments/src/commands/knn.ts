@@ -25,15 +25,13 @@ export interface EvaluationCommandOptions {
   backend?: string;
 }
 
-export type FrozenCommandOptions = EvaluationCommandOptions;
-
-export interface KnnCommandOptions extends FrozenCommandOptions {
+export interface KnnCommandOptions extends EvaluationCommandOptions {
   k: string;
   temperature: string;
 }
 
 /** Checks the options linprobe and knn share; returns them parsed. */
-export function parseFrozenOptions(options: FrozenCommandOptions) {
+export function parseFrozenOptions(options: EvaluationCommandOptions) {
   if ((options.checkpoint === undefined) === !options.randomInit) {
     throw new Error('give either --checkpoint FILE or --random-init (with --preset) for the random-init baseline');
   }

@@ -9,9 +9,9 @@ import { selectBackend } from '@bmae/vit-model';
 import { join } from 'node:path';
 import { parseInteger } from '../cli-options';
 import { parsePositive } from '../cli-options';
-import { frozenEncoderOptions, parseFrozenOptions, type FrozenCommandOptions } from './knn';
+import { frozenEncoderOptions, parseFrozenOptions, type EvaluationCommandOptions } from './knn';
 
-export interface LinprobeCommandOptions extends FrozenCommandOptions {
+export interface LinprobeCommandOptions extends EvaluationCommandOptions {
   epochs: string;
   probeBatch: string;
   lr: string;
