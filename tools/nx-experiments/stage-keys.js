@@ -66,7 +66,7 @@ function commonSection(profile) {
 function stageSection(experiment, profile, stage) {
   const common = commonSection(profile);
   if (stage === 'pretrain') {
-    return experiment.pretrain == null ? null : { common, profile: profile.pretrain ?? {}, experiment: experiment.pretrain };
+    return experiment.pretrain == null ? null : { common, profile: profile.pretrain ?? {}, knnCurve: profile.knnCurve ?? null, experiment: experiment.pretrain };
   }
   const pretrain = stageKey(experiment, profile, 'pretrain');
   if (stage === 'summary') {

@@ -2,6 +2,7 @@ export * from './defaults';
 export * from './metrics';
 export * from './records';
 export * from './knn';
+export * from './knn-monitor';
 export * from './features';
 export * from './lars';
 export * from './linear-probe';

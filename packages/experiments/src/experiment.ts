@@ -46,6 +46,8 @@ export const finetuneSettingsSchema = z
     minLr: z.number().min(0).default(FT.minLr),
     /** true: mean-pooled patch tokens + fc_norm (MAE's default); false: the CLS token */
     globalPool: z.boolean().default(FT.globalPool),
+    /** fine-tune only seeds 0..seeds-1 of the pre-trained encoders (a CPU fine-tune costs minutes per epoch); default: every seed */
+    seeds: z.number().int().min(1).optional(),
   })
   .strict();
 
@@ -58,6 +60,23 @@ export const knnSettingsSchema = z
   })
   .strict();
 
+/**
+ * A kNN learning curve during pre-training: kNN top-1 of the online encoder's CLS features on
+ * fixed stratified subsets (the first trainPerClass training images of each class, which lie inside
+ * the pre-training subset, and the first testPerClass test images), before training and every
+ * everyEpochs epochs; logged in metrics.jsonl and plotted by the report.
+ */
+export const knnCurveSchema = z
+  .object({
+    everyEpochs: z.number().int().min(1),
+    trainPerClass: z.number().int().positive(),
+    testPerClass: z.number().int().positive(),
+    k: z.number().int().min(1).default(KNN_DEFAULTS.k),
+    temperature: z.number().positive().default(KNN_DEFAULTS.temperature),
+  })
+  .strict();
+
+export type KnnCurveSettings = z.infer<typeof knnCurveSchema>;
 export type LinprobeSettings = z.infer<typeof linprobeSettingsSchema>;
 export type FinetuneSettings = z.infer<typeof finetuneSettingsSchema>;
 export type KnnSettings = z.infer<typeof knnSettingsSchema>;
@@ -93,9 +112,15 @@ export const profileSchema = z
     seeds: z.number().int().min(1).default(1),
     /** pretrain config keys (optim, log, checkpoint, model.maskRatio) */
     pretrain: pretrainSection.default({}),
+    /** kNN learning curve during pre-training (part of the pretrain stage's key); absent: none */
+    knnCurve: knnCurveSchema.optional(),
     ...evalSections,
   })
-  .strict();
+  .strict()
+  .refine((p) => !p.knnCurve || p.data.trainPerClass === undefined || p.knnCurve.trainPerClass <= p.data.trainPerClass, {
+    message: 'knnCurve.trainPerClass must not exceed data.trainPerClass: the curve\'s neighbours come from the pre-training images',
+    path: ['knnCurve', 'trainPerClass'],
+  });
 
 export const experimentSchema = z
   .object({

@@ -6,7 +6,7 @@ function summary(experiment: string, extra: Partial<Summary> = {}): Summary {
   return {
     schema: 'bmae.summary.v1', experiment, profile: 'smoke', description: '', sweeps: {}, paper: {}, seeds: 1,
     results: { linprobe: { mean: 50, std: 0, n: 1, values: [50] }, finetune: null, knn: { mean: 40, std: 0, n: 1, values: [40] } },
-    stages: {}, lossCurve: [{ epoch: 0.5, loss: 1 }, { epoch: 1, loss: 0.5 }], pretrainedFrom: experiment, createdAt: '', ...extra,
+    stages: {}, lossCurve: [{ epoch: 0.5, loss: 1 }, { epoch: 1, loss: 0.5 }], knnCurves: [], pretrainedFrom: experiment, createdAt: '', ...extra,
   };
 }
 

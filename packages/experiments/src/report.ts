@@ -7,6 +7,7 @@
 import { cpus, platform, release } from 'node:os';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isStepRecord, readMetrics } from '@bmae/trainers';
 import writeFileAtomic from 'write-file-atomic';
 import { loadProfile, SWEEP_PARAMS, type SweepParam } from './experiment';
 import { EVAL_STAGES } from './stage-config';
@@ -70,9 +71,9 @@ export function readFinalTargets(profileDir: string, summaries: readonly Summary
     if (s.pretrainedFrom === null) continue;
     const file = join(profileDir, s.pretrainedFrom, 'pretrain', 'seed-0', 'metrics.jsonl');
     if (!existsSync(file)) continue;
-    const lines = readFileSync(file, 'utf8').trim().split('\n');
-    const last = JSON.parse(lines[lines.length - 1]) as { target?: LoggedTargetState };
-    if (last.target) out[s.experiment] = describeTargetState(last.target);
+    // The last training record (monitor records carry no target state).
+    const last = readMetrics(file).filter(isStepRecord).pop() as { target?: LoggedTargetState } | undefined;
+    if (last?.target) out[s.experiment] = describeTargetState(last.target);
   }
   return out;
 }

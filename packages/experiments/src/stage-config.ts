@@ -1,7 +1,7 @@
 /**
  * What each stage of an experiment runs with, resolved from exactly the sections the Nx plugin
  * hashes for it (tools/nx-experiments/stage-keys.js): every stage reads the profile's preset, data
- * subset and seed count; pretrain adds profile.pretrain + experiment.pretrain; an evaluation stage
+ * subset and seed count; pretrain adds profile.pretrain, profile.knnCurve and experiment.pretrain; an evaluation stage
  * adds profile.<stage> + experiment.<stage> (and reads the pre-trained encoder). Reading anything
  * else here would make Nx restore a stale result from its cache.
  */

@@ -9,7 +9,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadCifar10, Rng, stratifiedIndices, subsetSplit, type Cifar10, type Split } from '@bmae/data';
-import { classificationMetrics, describeFinetuneEpoch, EVAL_RECORD_SCHEMA, extractFeatures, knnClassify, runFinetune, trainLinearProbe, writeEvalRecord, type EvalRecord, type FeatureSet } from '@bmae/eval';
+import { classificationMetrics, describeFinetuneEpoch, EVAL_RECORD_SCHEMA, extractFeatures, knnClassify, knnMonitor, runFinetune, trainLinearProbe, writeEvalRecord, type EvalRecord, type FeatureSet } from '@bmae/eval';
+import type { EpochMonitor } from '@bmae/trainers';
 import { runPretraining } from '@bmae/trainers';
 import { assignCheckpoint, createEncoderParams, disposeParams, maeConfig, PRESET_NAMES, readCheckpoint, selectBackend, type EncoderConfig, type Params, type PresetName } from '@bmae/vit-model';
 import writeFileAtomic from 'write-file-atomic';
@@ -32,6 +33,7 @@ export interface StageRecord {
   experiment: string;
   profile: string;
   stage: Stage;
+  /** seeds run by this stage: 0..seeds-1 (fine-tuning may run fewer than the experiment has) */
   seeds: number;
   backend: string;
   /** wall time of the whole stage */
@@ -117,7 +119,25 @@ async function loadEncoder(ctx: Context, pretrainedFrom: string | null, seed: nu
   return { params, encoder, checkpoint: path, preset: checkpoint.info.preset ?? preset };
 }
 
+/** The profile's kNN learning curve (fixed subsets, see knnCurveSchema), or none. */
+function knnCurveMonitor(ctx: Context, data: Cifar10): EpochMonitor | undefined {
+  const curve = ctx.profile.knnCurve;
+  if (!curve) return undefined;
+  const numClasses = data.classNames.length;
+  return knnMonitor({
+    encoder: maeConfig(checkPreset(ctx.profile.preset, ctx.profileName)).encoder,
+    train: subset(data.train, curve.trainPerClass, numClasses),
+    test: subset(data.test, curve.testPerClass, numClasses),
+    stats: { mean: data.mean, std: data.std },
+    numClasses,
+    everyEpochs: curve.everyEpochs,
+    k: curve.k,
+    temperature: curve.temperature,
+  });
+}
+
 async function runPretrainStage(ctx: Context, data: Cifar10, backend: string): Promise<Pick<StageRecord, 'imagesPerSecond' | 'settings'>> {
+  const monitor = knnCurveMonitor(ctx, data);
   let images = 0;
   let trainSeconds = 0;
   const configs = [];
@@ -134,6 +154,7 @@ async function runPretrainStage(ctx: Context, data: Cifar10, backend: string): P
       backend,
       bmaeVersion: BMAE_VERSION,
       command: commandLine(),
+      monitor,
       log: ctx.log,
     });
     trainSeconds += (performance.now() - started) / 1000;
@@ -219,11 +240,18 @@ async function runFinetuneProtocol(ctx: Context, pretrainedFrom: string | null, 
   };
 }
 
-async function runEvalStage(ctx: Context, stage: EvalStage, pretrainedFrom: string | null, data: Cifar10, backend: string): Promise<Pick<StageRecord, 'imagesPerSecond' | 'settings' | 'status'>> {
+/** Seeds an evaluation stage runs: every seed, or fewer for fine-tuning when its settings say so. */
+export function evalSeeds(stage: EvalStage, experiment: Experiment, profile: Profile, seeds: number): number {
+  const limit = stage === 'finetune' ? finetuneSettingsFor(experiment, profile).seeds : undefined;
+  return Math.min(seeds, limit ?? seeds);
+}
+
+async function runEvalStage(ctx: Context, stage: EvalStage, pretrainedFrom: string | null, data: Cifar10, backend: string): Promise<Pick<StageRecord, 'imagesPerSecond' | 'settings' | 'status' | 'seeds'>> {
   let images = 0;
   let settings: unknown = null;
   const started = performance.now();
-  for (let seed = 0; seed < ctx.seeds; seed++) {
+  const seeds = evalSeeds(stage, ctx.experiment, ctx.profile, ctx.seeds);
+  for (let seed = 0; seed < seeds; seed++) {
     const seedStarted = performance.now();
     const run = stage === 'finetune' ? await runFinetuneProtocol(ctx, pretrainedFrom, data, seed) : await runFrozenProtocol(ctx, stage, pretrainedFrom, data, seed);
     images += run.images;
@@ -244,7 +272,7 @@ async function runEvalStage(ctx: Context, stage: EvalStage, pretrainedFrom: stri
     writeEvalRecord(join(ctx.dir, `seed-${seed}.json`), record);
     ctx.log(`${ctx.name} ${stage} seed ${seed}: top-1 ${(record.metrics.top1 * 100).toFixed(2)}% on ${record.data.testCount} test images`);
   }
-  return { imagesPerSecond: images / ((performance.now() - started) / 1000), settings, status: 'done' };
+  return { imagesPerSecond: images / ((performance.now() - started) / 1000), settings, status: 'done', seeds };
 }
 
 /** Runs one stage; the stage folder is emptied first (see StageOptions.resume), so its content is exactly this run's. */

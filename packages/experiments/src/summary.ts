@@ -1,12 +1,14 @@
 /**
  * The summary stage: one experiment's evaluations combined into summary.json (top-1 in %, mean and
- * sample std over seeds), with the pre-training loss curve (metrics.jsonl of seed 0: five points
- * per epoch) and each stage's backend, wall time and images/s. The report reads only these files.
+ * sample std over seeds, and each seed's value for paired comparisons), with the pre-training loss
+ * curve (metrics.jsonl of seed 0: five points per epoch), the kNN learning curve of every seed (when
+ * the profile has one) and each stage's backend, wall time and images/s. The report reads only
+ * these files.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEvalRecord } from '@bmae/eval';
-import { readMetrics } from '@bmae/trainers';
+import { isMonitorRecord, isStepRecord, readMetrics } from '@bmae/trainers';
 import writeFileAtomic from 'write-file-atomic';
 import type { Experiment } from './experiment';
 import { EVAL_STAGES, type EvalStage } from './stage-config';
@@ -25,10 +27,19 @@ export interface ProtocolResult {
   mean: number;
   std: number;
   n: number;
+  /** values[s] is seed s's top-1 (seeds 0..n-1) */
   values: number[];
 }
 
+/** kNN top-1 (%) of the online encoder during pre-training, after `epoch` whole epochs (0: at init). */
+export interface KnnCurvePoint {
+  epoch: number;
+  top1: number;
+}
+
 export interface StageTiming {
+  /** seeds the stage ran (0..seeds-1) */
+  seeds?: number;
   backend: string;
   seconds: number;
   imagesPerSecond: number | null;
@@ -48,6 +59,8 @@ export interface Summary {
   stages: Partial<Record<'pretrain' | EvalStage, StageTiming>>;
   /** pre-training loss of seed 0, five points per epoch; empty without pre-training */
   lossCurve: Array<{ epoch: number; loss: number }>;
+  /** knnCurves[s]: seed s's kNN learning curve; empty without pre-training or without a profile knnCurve */
+  knnCurves: KnnCurvePoint[][];
   /** the experiment whose pre-training stage this one used (itself unless shared) */
   pretrainedFrom: string | null;
   createdAt: string;
@@ -57,7 +70,7 @@ function readStage(dir: string): StageTiming | null {
   const file = join(dir, 'stage.json');
   if (!existsSync(file)) return null;
   const record = JSON.parse(readFileSync(file, 'utf8')) as StageTiming;
-  return { backend: record.backend, seconds: record.seconds, imagesPerSecond: record.imagesPerSecond, status: record.status, ...(record.reason ? { reason: record.reason } : {}) };
+  return { seeds: record.seeds, backend: record.backend, seconds: record.seconds, imagesPerSecond: record.imagesPerSecond, status: record.status, ...(record.reason ? { reason: record.reason } : {}) };
 }
 
 /** Writes <out>/summary.json from runs/<profile>/<name>/{linprobe,finetune,knn}/ and the pre-training it used. */
@@ -75,17 +88,22 @@ export function writeSummary(args: { root: string; profile: string; name: string
       results[stage] = null;
       continue;
     }
-    const values = Array.from({ length: seeds }, (_, seed) => readEvalRecord(join(dir, `seed-${seed}.json`)).metrics.top1 * 100);
+    const values = Array.from({ length: timing.seeds ?? seeds }, (_, seed) => readEvalRecord(join(dir, `seed-${seed}.json`)).metrics.top1 * 100);
     results[stage] = { ...meanStd(values), values };
   }
   const pretrainedFrom = experiment.pretrain === null ? null : (args.pretrainedFrom ?? name);
   let lossCurve: Summary['lossCurve'] = [];
+  const knnCurves: Summary['knnCurves'] = [];
   if (pretrainedFrom !== null) {
     const pretrainDir = join(root, profile, pretrainedFrom, 'pretrain');
     const timing = readStage(pretrainDir);
     if (timing) stages.pretrain = timing;
-    const metricsFile = join(pretrainDir, 'seed-0', 'metrics.jsonl');
-    if (existsSync(metricsFile)) lossCurve = readMetrics(metricsFile).map((r) => ({ epoch: Number(r.epoch), loss: Number(r.loss) }));
+    for (let seed = 0; seed < seeds; seed++) {
+      const records = readMetrics(join(pretrainDir, `seed-${seed}`, 'metrics.jsonl'));
+      if (seed === 0) lossCurve = records.filter(isStepRecord).map((r) => ({ epoch: Number(r.epoch), loss: Number(r.loss) }));
+      const curve = records.filter(isMonitorRecord).filter((r) => r.monitor.knnTop1 !== undefined).map((r) => ({ epoch: r.epoch, top1: r.monitor.knnTop1 * 100 }));
+      if (curve.length > 0) knnCurves.push(curve);
+    }
   }
   const summary: Summary = {
     schema: 'bmae.summary.v1',
@@ -98,6 +116,7 @@ export function writeSummary(args: { root: string; profile: string; name: string
     results,
     stages,
     lossCurve,
+    knnCurves,
     pretrainedFrom,
     createdAt: new Date().toISOString(),
   };

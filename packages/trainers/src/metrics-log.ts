@@ -8,6 +8,22 @@ import writeFileAtomic from 'write-file-atomic';
 
 export type MetricsRecord = Record<string, unknown> & { step: number };
 
+/** A training record (five per epoch: loss, lr, target state...), as opposed to a monitor record. */
+export function isStepRecord(record: MetricsRecord): boolean {
+  return typeof record.loss === 'number';
+}
+
+/** A monitor record (pretrain.ts EpochMonitor): values measured after `epoch` whole epochs. */
+export interface MonitorRecord {
+  step: number;
+  epoch: number;
+  monitor: Record<string, number>;
+}
+
+export function isMonitorRecord(record: MetricsRecord): record is MetricsRecord & MonitorRecord {
+  return typeof record.monitor === 'object' && record.monitor !== null;
+}
+
 /** Every record of a metrics.jsonl file; a line that is not JSON is reported with its number. */
 export function readMetrics(file: string): MetricsRecord[] {
   if (!existsSync(file)) return [];

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCheckpoint, readSafetensors } from '@bmae/vit-model';
 import * as tf from '@tensorflow/tfjs-core';
-import { readMetrics } from './metrics-log';
-import { logSteps, runPretraining, targetEpochOf } from './pretrain';
+import { isMonitorRecord, isStepRecord, readMetrics } from './metrics-log';
+import { logSteps, monitorsAfter, runPretraining, targetEpochOf, type EpochMonitor } from './pretrain';
 import { parsePretrainConfig, type PretrainConfigInput } from './pretrain-config';
 import { testTrainData } from './test-data';
 import { useWasmBackend } from '@bmae/vit-model';
@@ -28,6 +28,15 @@ describe('logSteps', () => {
   it('spreads perEpoch records over the epoch, ending on the last step', () => {
     expect([...logSteps(100, 5)]).toEqual([19, 39, 59, 79, 99]);
     expect([...logSteps(3, 5)].sort()).toEqual([0, 1, 2]);
+  });
+});
+
+describe('monitorsAfter', () => {
+  it('measures every everyEpochs epochs and after the last one', () => {
+    const after = (every: number, epochs: number) => Array.from({ length: epochs }, (_, e) => e).filter((e) => monitorsAfter(e, every, epochs));
+    expect(after(2, 16)).toEqual([1, 3, 5, 7, 9, 11, 13, 15]);
+    expect(after(3, 10)).toEqual([2, 5, 8, 9]);
+    expect(after(1, 3)).toEqual([0, 1, 2]);
   });
 });
 
@@ -124,6 +133,32 @@ describe('runPretraining (micro preset, tiny data)', () => {
     await runPretraining({ config, data, outDir: split, backend: 'wasm', log: quiet, stopAfterEpoch: 0 });
     await runPretraining({ config, data, outDir: split, backend: 'wasm', log: quiet, resume: true });
     expect(readMetrics(join(split, 'metrics.jsonl'))).toEqual(records.map((r) => expect.objectContaining({ step: r.step, loss: r.loss, target: r.target })));
+  });
+
+  it('an epoch monitor logs before training and every everyEpochs epochs, changes no training number, and resumes exactly', async () => {
+    const data = await testTrainData(8);
+    const config = tinyConfig({ kind: 'ema', warmupEpochs: 1, tau: 0.1 }, { optim: { epochs: 3, batchSize: 40, warmupEpochs: 1, blr: 1e-3 }, checkpoint: { everyEpochs: 1 } });
+    // The monitor reads the online weights: the mean of the patch embedding, which training changes.
+    const monitor: EpochMonitor = {
+      everyEpochs: 2,
+      measure: (params) => ({ patchMean: tf.tidy(() => tf.mean(params.get('patch_embed.proj.weight')!).dataSync()[0]) }),
+    };
+    const plain = mkdtempSync(join(tmpdir(), 'bmae-monitor-plain-'));
+    const monitored = mkdtempSync(join(tmpdir(), 'bmae-monitor-'));
+    const split = mkdtempSync(join(tmpdir(), 'bmae-monitor-split-'));
+    await runPretraining({ config, data, outDir: plain, backend: 'wasm', log: quiet });
+    const before = tf.memory().numTensors;
+    await runPretraining({ config, data, outDir: monitored, backend: 'wasm', log: quiet, monitor });
+    expect(tf.memory().numTensors).toBe(before);
+    const records = readMetrics(join(monitored, 'metrics.jsonl'));
+    // Before training (epoch 0), after epoch index 1 (2 epochs) and after the last (3 epochs); 2 steps per epoch.
+    expect(records.filter(isMonitorRecord).map((r) => [r.epoch, r.step])).toEqual([[0, 0], [2, 4], [3, 6]]);
+    const values = records.filter(isMonitorRecord).map((r) => r.monitor.patchMean);
+    expect(new Set(values).size).toBe(3);
+    expect(records.filter(isStepRecord)).toEqual(readMetrics(join(plain, 'metrics.jsonl')).map((r) => expect.objectContaining({ step: r.step, loss: r.loss })));
+    await runPretraining({ config, data, outDir: split, backend: 'wasm', log: quiet, monitor, stopAfterEpoch: 1 });
+    await runPretraining({ config, data, outDir: split, backend: 'wasm', log: quiet, monitor, resume: true });
+    expect(readMetrics(join(split, 'metrics.jsonl')).map((r) => [r.step, r.loss ?? null, r.monitor ?? null])).toEqual(records.map((r) => [r.step, r.loss ?? null, r.monitor ?? null]));
   });
 
   it('refuses more target epochs per epoch than steps', async () => {

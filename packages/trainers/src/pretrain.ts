@@ -53,7 +53,29 @@ export interface PretrainOptions {
   command?: string;
   /** stop after this epoch (0-based) even if config.optim.epochs is larger: tests, time-boxed runs */
   stopAfterEpoch?: number;
+  /** a cheap measurement of the online encoder during training (e.g. a kNN learning curve) */
+  monitor?: EpochMonitor;
   log?: (line: string) => void;
+}
+
+/**
+ * A measurement of the online encoder taken before training and after every `everyEpochs` epochs
+ * (and the last), logged in metrics.jsonl as `{ step, epoch, monitor: { ... } }` records, so a
+ * reader sees whether a method is still improving and where bootstrapping starts to pay or hurt.
+ * It runs between epochs, outside every random stream of the run, so it changes no training number.
+ */
+export interface EpochMonitor {
+  everyEpochs: number;
+  /**
+   * @param params the online MAE's parameters (encoder names as in forwardEncoder); read only
+   * @returns named values, e.g. `{ knnTop1: 0.412 }`
+   */
+  measure(params: Params): Record<string, number>;
+}
+
+/** Whether the monitor measures after `epoch` (0-based) of a run of `epochs`. */
+export function monitorsAfter(epoch: number, everyEpochs: number, epochs: number): boolean {
+  return (epoch + 1) % everyEpochs === 0 || epoch === epochs - 1;
 }
 
 export interface PretrainSummary {
@@ -334,10 +356,19 @@ export async function runPretraining(options: PretrainOptions): Promise<Pretrain
   let lastLoss = NaN;
   let epochsRun = 0;
   const started = performance.now();
+  // Written before the epoch's checkpoint, so a resumed run keeps exactly the records up to it.
+  const measure = (epoch: number): void => {
+    if (!options.monitor) return;
+    const values = options.monitor.measure(online);
+    run.metrics.write({ step: run.globalStep, epoch, monitor: values });
+    log(`epoch ${epoch}: ${Object.entries(values).map(([name, value]) => `${name} ${value.toFixed(4)}`).join(', ')}`);
+  };
   try {
+    if (startEpoch === 0) measure(0);
     for (let epoch = startEpoch; epoch <= lastEpoch; epoch++) {
       lastLoss = trainOneEpoch(run, epoch);
       epochsRun++;
+      if (options.monitor && monitorsAfter(epoch, options.monitor.everyEpochs, config.optim.epochs)) measure(epoch + 1);
       const isKeeper = (epoch + 1) % config.checkpoint.everyEpochs === 0 || epoch === config.optim.epochs - 1;
       if (isKeeper || epoch === lastEpoch) {
         const state: TrainState = { epoch, globalStep: run.globalStep, optimizer: optimizer.state(), target: target.state(), configJson };
