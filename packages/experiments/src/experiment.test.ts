@@ -20,11 +20,11 @@ const plugin = require('../../../tools/nx-experiments/index.js') as {
 };
 
 describe('experiment and profile files', () => {
-  it('lists the report experiments and the three profiles', () => {
+  it('lists the report experiments and the four profiles', () => {
     expect(experimentNames()).toEqual(
       expect.arrayContaining(['scratch', 'mae', 'mae-k1', 'mae-k2', 'mae-k4', 'mae-k10', 'mae-k20', 'mae-ema', 'mae-ema-tau0.1', 'mae-ema-tau0.3', 'mae-ema-wse0', 'mae-ema-wse20', 'mae-new']),
     );
-    expect(profileNames()).toEqual(['paper', 'quick', 'smoke']);
+    expect(profileNames()).toEqual(['medium', 'paper', 'quick', 'smoke']);
   });
 
   it('every experiment resolves to a valid pretrain config and evaluation settings under every profile', () => {
