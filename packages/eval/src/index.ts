@@ -1,4 +1,5 @@
 export * from './defaults';
+export * from './statistics';
 export * from './metrics';
 export * from './records';
 export * from './knn';

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { experimentNames, loadExperiment, loadProfile, profileNames } from './experiment';
 import { FINETUNE_DEFAULTS, KNN_DEFAULTS, linearProbeLr, LINPROBE_DEFAULTS } from '@bmae/eval/defaults';
 import { deepMerge, finetuneSettingsFor, knnSettingsFor, linprobeSettingsFor, pretrainConfigFor, STAGES, EVAL_STAGES } from './stage-config';
-import { meanStd } from './summary';
 
 // The Nx plugin's key function (plain CommonJS, no dependencies).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -149,10 +148,5 @@ describe('inferred targets', () => {
 describe('helpers', () => {
   it('deepMerge merges objects and replaces arrays and values', () => {
     expect(deepMerge({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] }, d: 2 })).toEqual({ a: { b: 1, c: [3] }, d: 2 });
-  });
-
-  it('meanStd uses the sample standard deviation', () => {
-    expect(meanStd([1, 2, 3])).toEqual({ mean: 2, std: 1, n: 3 });
-    expect(meanStd([5])).toEqual({ mean: 5, std: 0, n: 1 });
   });
 });

@@ -8,25 +8,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEvalRecord } from '@bmae/eval';
+import { meanStd, type MeanStd } from '@bmae/eval/statistics';
 import { isMonitorRecord, isStepRecord, readMetrics } from '@bmae/trainers';
 import writeFileAtomic from 'write-file-atomic';
 import type { Experiment } from './experiment';
 import { EVAL_STAGES, type EvalStage } from './stage-config';
 
-/** Mean and sample standard deviation (0 for one value). */
-export function meanStd(values: readonly number[]): { mean: number; std: number; n: number } {
-  const n = values.length;
-  if (n === 0) throw new Error('meanStd: no values');
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  const std = n < 2 ? 0 : Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1));
-  return { mean, std, n };
-}
-
 /** Top-1 (%) of one protocol over seeds; null when the stage did not run. */
-export interface ProtocolResult {
-  mean: number;
-  std: number;
-  n: number;
+export interface ProtocolResult extends MeanStd {
   /** values[s] is seed s's top-1 (seeds 0..n-1) */
   values: number[];
 }
