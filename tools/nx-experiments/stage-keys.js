@@ -74,6 +74,8 @@ function stageSection(experiment, profile, stage) {
       common,
       paper: experiment.paper ?? {},
       sweeps: experiment.sweeps ?? {},
+      // undefined (and so left out of the key) for an experiment that is not an ablation
+      ablation: experiment.ablation,
       evals: Object.fromEntries(EVAL_STAGES.map((s) => [s, stageKey(experiment, profile, s)])),
     };
   }

@@ -86,6 +86,24 @@ describe('experiment and profile files', () => {
     }
   });
 
+  it('an ablation names another experiment of its folder and what it varies', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bmae-exp-'));
+    const write = (name: string, content: object) => writeFileSync(join(dir, `${name}.json`), JSON.stringify(content));
+    try {
+      write('base', { description: 'x', pretrain: null });
+      write('abl', { description: 'x', pretrain: null, ablation: { of: 'base', varies: 'nothing' } });
+      expect(loadExperiment('abl', dir).ablation).toEqual({ of: 'base', varies: 'nothing' });
+      write('orphan', { description: 'x', pretrain: null, ablation: { of: 'gone', varies: 'v' } });
+      expect(() => loadExperiment('orphan', dir)).toThrow(`experiment file ${join(dir, 'orphan.json')}: ablation.of: "gone" is not another experiment (experiments: abl, base)`);
+      write('self', { description: 'x', pretrain: null, ablation: { of: 'self', varies: 'v' } });
+      expect(() => loadExperiment('self', dir)).toThrow('ablation.of: "self" is not another experiment');
+      write('vague', { description: 'x', pretrain: null, ablation: { of: 'base' } });
+      expect(() => loadExperiment('vague', dir)).toThrow(`experiment file ${join(dir, 'vague.json')}: ablation.varies:`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('names the experiment and profile when the merged pretrain config is invalid', () => {
     const experiment = { description: 'x', pretrain: { target: { kind: 'ema', tau: 2 } } };
     expect(() => pretrainConfigFor(experiment, loadProfile('smoke'), 0, { experiment: 'x', profile: 'smoke' })).toThrow(/experiment x under profile smoke: invalid pretrain config:\s+target\.tau: Too big/);
@@ -118,6 +136,13 @@ describe('stage keys (tools/nx-experiments/stage-keys.js)', () => {
     for (const stage of STAGES) expect(after[stage]).not.toBe(before[stage]);
     const reordered = { paper: experiment.paper, pretrain: { target: { warmupEpochs: 5, tau: 0.005, kind: 'ema' } }, sweeps: experiment.sweeps, description: 'other words' };
     expect(keys(reordered, profile)).toEqual(before);
+  });
+
+  it('an ablation key re-keys only the summary (which records it); without one the keys are unchanged', () => {
+    const before = keys(experiment, profile);
+    const after = keys({ ...experiment, ablation: { of: 'mae', varies: 'v' } }, profile);
+    for (const stage of STAGES) expect(after[stage] === before[stage]).toBe(stage !== 'summary');
+    expect(keys({ ...experiment, ablation: undefined }, profile)).toEqual(before);
   });
 
   it('experiments with equal pre-training share the first one by name', () => {

@@ -131,6 +131,16 @@ export const experimentSchema = z
     sweeps: z.partialRecord(z.enum(SWEEP_PARAMS), z.number()).optional(),
     /** the report's own numbers (top-1, %), shown beside ours */
     paper: z.object({ finetune: z.number().optional(), linprobe: z.number().optional() }).strict().optional(),
+    /** an ablation of another experiment: the report pairs it seed by seed with `of`, not with mae */
+    ablation: z
+      .object({
+        /** the experiment this one changes (a file in the same folder) */
+        of: z.string().min(1),
+        /** what this run changes, in words, e.g. "no LayerNorm on the feature target" */
+        varies: z.string().min(1),
+      })
+      .strict()
+      .optional(),
     ...evalSections,
   })
   .strict();
@@ -175,7 +185,12 @@ export function profileNames(dir = PROFILES_DIR): string[] {
 export function loadExperiment(name: string, dir = EXPERIMENTS_DIR): Experiment {
   const file = join(dir, `${name}.json`);
   if (!existsSync(file)) throw new Error(`unknown experiment "${name}": no ${file} (experiments: ${experimentNames(dir).join(', ')})`);
-  return parseFile(experimentSchema, file, 'experiment');
+  const experiment = parseFile(experimentSchema, file, 'experiment');
+  const base = experiment.ablation?.of;
+  if (base !== undefined && (base === name || !existsSync(join(dir, `${base}.json`)))) {
+    throw new Error(`experiment file ${file}: ablation.of: "${base}" is not another experiment (experiments: ${experimentNames(dir).filter((n) => n !== name).join(', ')})`);
+  }
+  return experiment;
 }
 
 export function loadProfile(name: string, dir = PROFILES_DIR): Profile {

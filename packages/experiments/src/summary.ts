@@ -43,6 +43,8 @@ export interface Summary {
   description: string;
   sweeps: Partial<Record<string, number>>;
   paper: { finetune?: number; linprobe?: number };
+  /** set when the experiment is an ablation of another (absent in summaries written before the key existed) */
+  ablation?: { of: string; varies: string };
   seeds: number;
   results: Record<EvalStage, ProtocolResult | null>;
   stages: Partial<Record<'pretrain' | EvalStage, StageTiming>>;
@@ -101,6 +103,7 @@ export function writeSummary(args: { root: string; profile: string; name: string
     description: experiment.description,
     sweeps: experiment.sweeps ?? {},
     paper: experiment.paper ?? {},
+    ...(experiment.ablation ? { ablation: experiment.ablation } : {}),
     seeds,
     results,
     stages,
