@@ -1,36 +1,71 @@
 /**
  * The report of a profile: every finished experiment (runs/<profile>/<name>/summary/summary.json)
- * as runs/<profile>/report.json and report.md: fine-tune / linear-probe / kNN top-1 per experiment
- * and per sweep beside the report's own numbers (notes/method.md), backend, wall time and images/s
- * of each stage, and the figures (figures.ts).
+ * gathered into runs/<profile>/report.json, compared as notes/method.md ("Reporting a comparison")
+ * asks: each method's top-1 as mean ± std over seeds, and its paired difference against pixel MAE
+ * over the seeds both ran, with the 95% t-interval (@bmae/eval/statistics); each sweep point the
+ * same; each ablation against the experiment it changes. An experiment whose bootstrap target
+ * never left pixels (report-targets.ts) is pixel MAE under another name: it is left out of every
+ * table and named in a note. report-markdown.ts renders it as text, figures.ts as figures.
  */
 import { cpus, platform, release } from 'node:os';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isStepRecord, readMetrics } from '@bmae/trainers';
-import writeFileAtomic from 'write-file-atomic';
-import { loadProfile, SWEEP_PARAMS, type SweepParam } from './experiment';
-import { EVAL_STAGES } from './stage-config';
+import { pairedDifference, type PairedDifference } from '@bmae/eval/statistics';
+import { loadProfile, profileNames, SWEEP_PARAMS, type SweepParam } from './experiment';
+import { neverBootstrapped, type TargetHistory } from './report-targets';
+import { EVAL_STAGES, type EvalStage } from './stage-config';
 import type { ProtocolResult, Summary } from './summary';
 
-export interface SweepPoint {
-  value: number;
+/** The method every other is paired with: pixel MAE, the report's baseline. */
+export const BASELINE = 'mae';
+/** Confidence level of every interval (notes/method.md). */
+export const CONFIDENCE_LEVEL = 0.95;
+
+/** An experiment paired seed by seed with `against`, per protocol (null: one of the two lacks it). */
+export interface Comparison {
+  against: string;
+  differences: Record<EvalStage, PairedDifference | null>;
+}
+
+/** A table row: an experiment and its comparison with the table's base (null: it is the base, or the base has no summary). */
+export interface Row {
   experiment: string;
+  comparison: Comparison | null;
+}
+
+export interface SweepPoint extends Row {
+  value: number;
   linprobe: ProtocolResult | null;
   finetune: ProtocolResult | null;
   knn: ProtocolResult | null;
 }
 
+export interface AblationRow extends Row {
+  /** what the ablation changes (experiment key ablation.varies); empty for the base row */
+  varies: string;
+}
+
 export interface Report {
-  schema: 'bmae.report.v1';
+  schema: 'bmae.report.v2';
   profile: string;
   profileDescription: string;
   createdAt: string;
   machine: { cpu: string; cores: number; platform: string };
+  /** confidence level of every interval */
+  confidenceLevel: number;
+  /** every summary read, with each protocol's per-seed values, mean, std and n */
   experiments: Summary[];
-  /** experiment -> what its target regressed at the end of pre-training (see describeTargetState) */
-  finalTargets: Record<string, string>;
+  /** experiment -> what its target did during pre-training (report-targets.ts) */
+  targets: Record<string, TargetHistory>;
+  /** BASELINE when its summary exists, else null (then the main table and sweeps have no differences) */
+  baseline: string | null;
+  /** the main table: every experiment that is neither an ablation nor excluded, paired with the baseline */
+  table: Row[];
+  /** experiments left out of every table and figure, and why */
+  excluded: Array<{ experiment: string; reason: string }>;
   sweeps: Partial<Record<SweepParam, SweepPoint[]>>;
+  /** base experiment -> the base itself, then its ablations paired with it */
+  ablations: Record<string, AblationRow[]>;
   figures: string[];
 }
 
@@ -41,131 +76,92 @@ export function readSummaries(profileDir: string): Summary[] {
     .sort()
     .map((name) => join(profileDir, name, 'summary', 'summary.json'))
     .filter((file) => existsSync(file))
-    .map((file) => JSON.parse(readFileSync(file, 'utf8')) as Summary);
+    .map((file) => {
+      try {
+        return JSON.parse(readFileSync(file, 'utf8')) as Summary;
+      } catch (error) {
+        throw new Error(`${file} is not valid JSON: ${(error as Error).message} (re-run its summary stage)`);
+      }
+    });
 }
 
-/** A target's state as metrics.jsonl records it (@bmae/targets TargetState). */
-interface LoggedTargetState {
-  kind: string;
-  name: string;
-  mode: string;
-  updates: number;
-  components?: Array<{ weight: number; state: LoggedTargetState }>;
-}
-
-/**
- * One line on what a target regressed at the end of pre-training: "pixels", "ema: features, 6
- * updates", or a sum's terms joined by "; ". Shows at a glance when a schedule never bootstrapped
- * within a short run (MAE-K with K >= epochs: "snapshot: pixels, 0 updates").
- */
-export function describeTargetState(state: LoggedTargetState): string {
-  if (state.components) return state.components.map((c) => describeTargetState(c.state)).join('; ');
-  if (state.kind === 'pixels') return 'pixels';
-  return `${state.name}: ${state.mode}, ${state.updates} update${state.updates === 1 ? '' : 's'}`;
-}
-
-/** describeTargetState of the last metrics record of seed 0's pre-training, per experiment that has one. */
-export function readFinalTargets(profileDir: string, summaries: readonly Summary[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const s of summaries) {
-    if (s.pretrainedFrom === null) continue;
-    const file = join(profileDir, s.pretrainedFrom, 'pretrain', 'seed-0', 'metrics.jsonl');
-    if (!existsSync(file)) continue;
-    // The last training record (monitor records carry no target state).
-    const last = readMetrics(file).filter(isStepRecord).pop() as { target?: LoggedTargetState } | undefined;
-    if (last?.target) out[s.experiment] = describeTargetState(last.target);
+/** `summary` paired with `base` over their common seeds; null without a base or against itself. */
+export function compare(summary: Summary, base: Summary | undefined): Comparison | null {
+  if (!base || base.experiment === summary.experiment) return null;
+  const differences = {} as Comparison['differences'];
+  for (const stage of EVAL_STAGES) {
+    const a = summary.results[stage];
+    const b = base.results[stage];
+    differences[stage] = a && b ? pairedDifference(a.values, b.values, CONFIDENCE_LEVEL) : null;
   }
-  return out;
+  return { against: base.experiment, differences };
 }
 
-export function sweepPoints(summaries: readonly Summary[], param: SweepParam): SweepPoint[] {
+/** The summaries a sweep over `param` has, sorted by value, each paired with `base`. */
+export function sweepPoints(summaries: readonly Summary[], param: SweepParam, base?: Summary): SweepPoint[] {
   return summaries
     .filter((s) => s.sweeps[param] !== undefined)
-    .map((s) => ({ value: s.sweeps[param]!, experiment: s.experiment, ...s.results }))
+    .map((s) => ({ value: s.sweeps[param]!, experiment: s.experiment, ...s.results, comparison: compare(s, base) }))
     .sort((a, b) => a.value - b.value);
 }
 
-export function buildReport(profile: string, summaries: Summary[], figures: string[] = [], finalTargets: Record<string, string> = {}): Report {
+/** Pre-training epochs of a profile's file, when it sets them. */
+function profileEpochs(name: string): number | undefined {
+  const epochs = (loadProfile(name).pretrain.optim as { epochs?: unknown } | undefined)?.epochs;
+  return typeof epochs === 'number' ? epochs : undefined;
+}
+
+/** Why an experiment whose target never bootstrapped is left out, naming the profiles that train longer (where it may). */
+function exclusionReason(history: TargetHistory, profile: string): string {
+  const longer = profileNames()
+    .map((name) => ({ name, epochs: profileEpochs(name) ?? 0 }))
+    .filter((p) => p.name !== profile && p.epochs > history.epochs)
+    .sort((a, b) => a.epochs - b.epochs);
+  const see = longer.length > 0 ? `; profiles that train longer: ${longer.map((p) => `${p.name} (${p.epochs} epochs)`).join(', ')}` : '';
+  return `its target never bootstrapped within this profile's ${history.epochs} epochs (${history.final}), so it is ${BASELINE} under another name${see}`;
+}
+
+export function buildReport(profile: string, summaries: Summary[], targets: Record<string, TargetHistory> = {}, figures: string[] = []): Report {
+  const excluded = summaries
+    .filter((s) => s.experiment !== BASELINE && neverBootstrapped(targets[s.experiment]))
+    .map((s) => ({ experiment: s.experiment, reason: exclusionReason(targets[s.experiment], profile) }));
+  const shown = summaries.filter((s) => !excluded.some((e) => e.experiment === s.experiment));
+  const byName = new Map(shown.map((s) => [s.experiment, s]));
+  const baseline = byName.get(BASELINE);
+
+  const table = shown.filter((s) => !s.ablation).map((s) => ({ experiment: s.experiment, comparison: compare(s, baseline) }));
   const sweeps: Report['sweeps'] = {};
   for (const param of SWEEP_PARAMS) {
-    const points = sweepPoints(summaries, param);
+    const points = sweepPoints(shown, param, baseline);
     if (points.length > 0) sweeps[param] = points;
+  }
+  const ablations: Report['ablations'] = {};
+  for (const s of shown) {
+    if (!s.ablation) continue;
+    const base = byName.get(s.ablation.of);
+    const rows = (ablations[s.ablation.of] ??= base ? [{ experiment: base.experiment, varies: '', comparison: null }] : []);
+    rows.push({ experiment: s.experiment, varies: s.ablation.varies, comparison: compare(s, base) });
   }
   const cpu = cpus();
   return {
-    schema: 'bmae.report.v1',
+    schema: 'bmae.report.v2',
     profile,
     profileDescription: loadProfile(profile).description,
     createdAt: new Date().toISOString(),
     machine: { cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length, platform: `${platform()} ${release()}` },
+    confidenceLevel: CONFIDENCE_LEVEL,
     experiments: summaries,
-    finalTargets,
+    targets,
+    baseline: baseline ? BASELINE : null,
+    table,
+    excluded,
     sweeps,
+    ablations,
     figures,
   };
 }
 
-/** "52.35" or "52.35 ± 0.41" (n seeds), "—" when the protocol did not run. */
-export function formatResult(result: ProtocolResult | null): string {
-  if (!result) return '—';
-  return result.n > 1 ? `${result.mean.toFixed(2)} ± ${result.std.toFixed(2)}` : result.mean.toFixed(2);
-}
-
-const formatPaper = (value: number | undefined) => (value === undefined ? '' : value.toFixed(2));
-
-function formatStage(summary: Summary, stage: 'pretrain' | 'linprobe' | 'finetune' | 'knn'): string {
-  const timing = summary.stages[stage];
-  if (!timing) return '';
-  if (timing.status !== 'done') return 'not run';
-  const rate = timing.imagesPerSecond === null ? '' : `, ${Math.round(timing.imagesPerSecond)} img/s`;
-  return `${timing.seconds.toFixed(0)} s${rate}`;
-}
-
-export function renderMarkdown(report: Report): string {
-  const lines: string[] = [];
-  const backends = [...new Set(report.experiments.flatMap((s) => Object.values(s.stages).map((t) => t?.backend)).filter((b) => b && b !== 'none'))];
-  lines.push(`# bmae report: profile \`${report.profile}\``, '');
-  lines.push(`${report.profileDescription}`, '');
-  lines.push(`Generated ${report.createdAt} on ${report.machine.cpu} (${report.machine.cores} cores, ${report.machine.platform}); backend ${backends.join(', ') || 'n/a'}.`, '');
-  if (report.experiments.length === 0) {
-    lines.push(`No finished experiment yet: run \`npx nx run experiments:<name>:${report.profile}\`.`, '');
-    return `${lines.join('\n')}\n`;
-  }
-  lines.push('## Top-1 accuracy (%) on CIFAR-10 test', '');
-  lines.push('Ours beside the report\'s own numbers (DeiT-Tiny, 200 + 100 epochs): only the `paper` profile is comparable.', '');
-  lines.push('| experiment | linear probe | report | fine-tune | report | kNN | seeds | target at the end of pre-training |');
-  lines.push('|---|---|---|---|---|---|---|---|');
-  for (const s of report.experiments) {
-    const target = s.pretrainedFrom === null ? 'no pre-training' : (report.finalTargets[s.experiment] ?? '');
-    lines.push(`| ${s.experiment} | ${formatResult(s.results.linprobe)} | ${formatPaper(s.paper.linprobe)} | ${formatResult(s.results.finetune)} | ${formatPaper(s.paper.finetune)} | ${formatResult(s.results.knn)} | ${s.seeds} | ${target} |`);
-  }
-  lines.push('');
-  for (const [param, points] of Object.entries(report.sweeps)) {
-    lines.push(`## Sweep over ${param}`, '');
-    lines.push(`| ${param} | experiment | linear probe | fine-tune | kNN |`, '|---|---|---|---|---|');
-    for (const p of points!) lines.push(`| ${p.value} | ${p.experiment} | ${formatResult(p.linprobe)} | ${formatResult(p.finetune)} | ${formatResult(p.knn)} |`);
-    lines.push('');
-  }
-  lines.push('## Stages: wall time and throughput', '');
-  lines.push('| experiment | pretrain | linprobe | finetune | kNN |', '|---|---|---|---|---|');
-  for (const s of report.experiments) {
-    const pretrain = s.pretrainedFrom && s.pretrainedFrom !== s.experiment ? `shared with ${s.pretrainedFrom}` : formatStage(s, 'pretrain');
-    lines.push(`| ${s.experiment} | ${pretrain} | ${EVAL_STAGES.map((stage) => formatStage(s, stage)).join(' | ')} |`);
-  }
-  lines.push('');
-  const notRun = report.experiments.flatMap((s) => Object.entries(s.stages).filter(([, t]) => t && t.status !== 'done').map(([stage, t]) => `${s.experiment} ${stage}: ${t!.reason ?? t!.status}`));
-  if (notRun.length > 0) lines.push('Not run:', '', ...[...new Set(notRun.map((l) => l.replace(/^\S+ /, '')))].map((l) => `- ${l}`), '');
-  if (report.figures.length > 0) {
-    lines.push('## Figures', '');
-    for (const figure of report.figures) lines.push(`![${figure}](${figure})`, '');
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-/** Writes report.json and report.md into the profile's runs folder. @returns the report.md path */
-export function writeReport(profileDir: string, report: Report): string {
-  writeFileAtomic.sync(join(profileDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
-  const md = join(profileDir, 'report.md');
-  writeFileAtomic.sync(md, renderMarkdown(report));
-  return md;
+/** The summaries the tables and figures show: all but the excluded ones. */
+export function shownSummaries(report: Report): Summary[] {
+  return report.experiments.filter((s) => !report.excluded.some((e) => e.experiment === s.experiment));
 }

@@ -6,9 +6,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import writeFileAtomic from 'write-file-atomic';
 import { loadProfile, SWEEP_PARAMS, type SweepParam } from '../experiment';
 import { renderFigures } from '../figures';
-import { buildReport, formatResult, readFinalTargets, readSummaries, sweepPoints, writeReport } from '../report';
+import { buildReport, readSummaries, sweepPoints, type Report } from '../report';
+import { renderMarkdown, resultLine } from '../report-markdown';
+import { readTargetHistories } from '../report-targets';
 import { runsRoot } from '../stage';
 
 export interface ReportCommandOptions {
@@ -17,6 +20,14 @@ export interface ReportCommandOptions {
   sweep?: string;
   runsDir?: string;
   figures?: boolean;
+}
+
+/** Writes report.json and report.md into the profile's runs folder. @returns the report.md path */
+function writeReport(profileDir: string, report: Report): string {
+  writeFileAtomic.sync(join(profileDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const md = join(profileDir, 'report.md');
+  writeFileAtomic.sync(md, renderMarkdown(report));
+  return md;
 }
 
 export async function runReport(options: ReportCommandOptions, print: (line: string) => void = (l) => console.log(l)): Promise<string> {
@@ -30,14 +41,14 @@ export async function runReport(options: ReportCommandOptions, print: (line: str
   if (options.experiment !== undefined && !summaries.some((s) => s.experiment === options.experiment)) {
     throw new Error(`experiment ${options.experiment} has no summary in ${profileDir}: run npx nx run experiments:${options.experiment}:${options.profile}`);
   }
-  const figures = options.figures === false ? [] : await renderFigures(profileDir, summaries);
-  const md = writeReport(profileDir, buildReport(options.profile, summaries, figures, readFinalTargets(profileDir, summaries)));
-  const row = (s: (typeof summaries)[number]) =>
-    `${s.experiment}: linear probe ${formatResult(s.results.linprobe)}  fine-tune ${formatResult(s.results.finetune)}  kNN ${formatResult(s.results.knn)}  (top-1 %, ${s.seeds} seed${s.seeds > 1 ? 's' : ''})`;
-  if (options.experiment !== undefined) print(row(summaries.find((s) => s.experiment === options.experiment)!));
+  const report = buildReport(options.profile, summaries, readTargetHistories(profileDir, summaries));
+  report.figures = options.figures === false ? [] : await renderFigures(profileDir, report);
+  const md = writeReport(profileDir, report);
+  if (options.experiment !== undefined) print(resultLine(report, options.experiment));
   else if (options.sweep !== undefined) {
-    for (const p of sweepPoints(summaries, options.sweep as SweepParam)) print(`${options.sweep} = ${p.value}: ${row(summaries.find((s) => s.experiment === p.experiment)!)}`);
-  } else for (const s of summaries) print(row(s));
+    // Every member, also those the report leaves out (their line says why).
+    for (const p of sweepPoints(summaries, options.sweep as SweepParam)) print(`${options.sweep} = ${p.value}: ${resultLine(report, p.experiment)}`);
+  } else for (const s of summaries) print(resultLine(report, s.experiment));
   print(`report: ${md}`);
   return md;
 }
@@ -46,7 +57,7 @@ export function register(program: Command): void {
   program
     .command('report')
     .description('gather the finished experiments of a profile into runs/<profile>/report.md, report.json and figures')
-    .option('--profile <name>', 'smoke, quick or paper', 'quick')
+    .option('--profile <name>', 'smoke, quick, medium or paper', 'quick')
     .option('--experiment <name>', "print this experiment's results")
     .option('--sweep <param>', `print one sweep (${SWEEP_PARAMS.join(', ')})`)
     .option('--runs-dir <dir>', 'runs folder (default: env BMAE_RUNS_DIR, else <workspace>/runs)')
