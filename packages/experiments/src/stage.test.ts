@@ -3,7 +3,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readEvalRecord } from '@bmae/eval';
 import { writeTinyCifar } from './commands/test-fixtures';
-import { runStage } from './stage';
+import { loadExperiment, loadProfile } from './experiment';
+import { evalSeeds, runStage } from './stage';
+
+describe('evalSeeds', () => {
+  const mae = loadExperiment('mae');
+  const smoke = loadProfile('smoke');
+
+  it('finetune.seeds limits only the fine-tune stage, and never above the seeds run', () => {
+    const limited = { ...smoke, finetune: { ...smoke.finetune, seeds: 1 } };
+    expect([evalSeeds('linprobe', mae, limited, 3), evalSeeds('finetune', mae, limited, 3), evalSeeds('knn', mae, limited, 3)]).toEqual([3, 1, 3]);
+    expect(evalSeeds('finetune', mae, { ...smoke, finetune: { ...smoke.finetune, seeds: 5 } }, 3)).toBe(3);
+    expect(evalSeeds('finetune', mae, smoke, 3)).toBe(3); // no limit: every seed
+    // an experiment's own finetune.seeds overrides the profile's
+    expect(evalSeeds('finetune', { ...mae, finetune: { seeds: 2 } }, limited, 3)).toBe(2);
+  });
+
+  it('the medium profile fine-tunes seed 0 only', () => {
+    expect(evalSeeds('finetune', mae, loadProfile('medium'), 3)).toBe(1);
+    expect(evalSeeds('linprobe', mae, loadProfile('medium'), 3)).toBe(3);
+  });
+});
 
 describe('runStage (smoke profile, synthetic data)', () => {
   const root = mkdtempSync(join(tmpdir(), 'bmae-stage-'));
