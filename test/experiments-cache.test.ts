@@ -101,11 +101,11 @@ describe('nx run experiments:mae-ema:smoke', () => {
     expect(summary.results.linprobe.n).toBe(1);
     expect(summary.lossCurve).toHaveLength(2 * 5); // 2 epochs, 5 points each
     expect(first).toContain(`report: ${join(workspace, 'runs', 'smoke', 'report.md')}`);
-    // Figures (vega-lite -> SVG -> PNG) for what exists: the loss curve and mae-ema's two sweeps.
-    for (const figure of ['loss-curves.png', 'sweep-tau.png', 'sweep-wse.png']) {
-      expect(readFileSync(join(workspace, 'runs', 'smoke', figure)).subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-    }
-    expect(readFileSync(join(workspace, 'runs', 'smoke', 'report.md'), 'utf8')).toContain('| mae-ema |');
+    // In smoke's 2 epochs EMA-MAE (WSE 5) never leaves pixels: the report names it in a note instead of a
+    // row, and draws no figure of it (the figures' PNG path: packages/experiments/src/commands/report.test.ts).
+    const report = readFileSync(join(workspace, 'runs', 'smoke', 'report.md'), 'utf8');
+    expect(report).toContain("- mae-ema: its target never bootstrapped within this profile's 2 epochs (ema: pixels, 0 updates), so it is mae under another name");
+    expect(report).toContain('| mae-ema | '); // its stage times
 
     const second = nxRun();
     for (const task of STAGE_TASKS) expect(cached(second, task)).toBe(true);
