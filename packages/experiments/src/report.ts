@@ -78,7 +78,8 @@ export function readSummaries(profileDir: string): Summary[] {
     .filter((file) => existsSync(file))
     .map((file) => {
       try {
-        return JSON.parse(readFileSync(file, 'utf8')) as Summary;
+        // Summaries written before the kNN learning curve existed have none.
+        return { knnCurves: [], ...JSON.parse(readFileSync(file, 'utf8')) } as Summary;
       } catch (error) {
         throw new Error(`${file} is not valid JSON: ${(error as Error).message} (re-run its summary stage)`);
       }

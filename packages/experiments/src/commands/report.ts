@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import writeFileAtomic from 'write-file-atomic';
-import { loadProfile, SWEEP_PARAMS, type SweepParam } from '../experiment';
+import { loadProfile, profileNames, SWEEP_PARAMS, type SweepParam } from '../experiment';
 import { renderFigures } from '../figures';
 import { buildReport, readSummaries, sweepPoints, type Report } from '../report';
 import { renderMarkdown, resultLine } from '../report-markdown';
@@ -57,7 +57,7 @@ export function register(program: Command): void {
   program
     .command('report')
     .description('gather the finished experiments of a profile into runs/<profile>/report.md, report.json and figures')
-    .option('--profile <name>', 'smoke, quick, medium or paper', 'quick')
+    .option('--profile <name>', profileNames().join(', '), 'quick')
     .option('--experiment <name>', "print this experiment's results")
     .option('--sweep <param>', `print one sweep (${SWEEP_PARAMS.join(', ')})`)
     .option('--runs-dir <dir>', 'runs folder (default: env BMAE_RUNS_DIR, else <workspace>/runs)')
