@@ -50,9 +50,15 @@ describe('runStage (smoke profile, synthetic data)', () => {
     const pretrain = await runStage({ ...options, experiment: 'mae', stage: 'pretrain' });
     expect(pretrain).toMatchObject({ status: 'done', seeds: 1, stage: 'pretrain' });
     const seedDir = join(runsDir, 'smoke', 'mae', 'pretrain', 'seed-0');
-    const losses = () => readFileSync(join(seedDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => { const r = JSON.parse(line); return [r.step, r.loss]; });
+    // Training records [step, loss] and the smoke profile's kNN-curve records [epoch, kNN top-1].
+    const records = () => readFileSync(join(seedDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const losses = () => records().filter((r) => r.monitor === undefined).map((r) => [r.step, r.loss]);
+    const curve = () => records().filter((r) => r.monitor !== undefined).map((r) => [r.epoch, r.monitor.knnTop1]);
     const before = losses();
     expect(before).toHaveLength(10); // 2 epochs, 5 records each
+    const curveBefore = curve();
+    expect(curveBefore.map(([epoch]) => epoch)).toEqual([0, 1, 2]); // at init, then after every epoch (everyEpochs 1)
+    expect(curveBefore.every(([, top1]) => top1 >= 0 && top1 <= 1)).toBe(true);
 
     const knn = await runStage({ ...options, experiment: 'mae', stage: 'knn' });
     expect(knn.status).toBe('done');
@@ -69,6 +75,7 @@ describe('runStage (smoke profile, synthetic data)', () => {
     writeFileSync(join(seedDir, 'latest.json'), JSON.stringify({ epoch: 0, globalStep: 5, dir: 'checkpoints/epoch-0000' }));
     await runStage({ ...options, experiment: 'mae', stage: 'pretrain', resume: true });
     expect(losses()).toEqual(before);
+    expect(curve()).toEqual(curveBefore);
     // Without resume the folder starts empty.
     writeFileSync(join(seedDir, 'stray.txt'), 'x');
     await runStage({ ...options, experiment: 'mae', stage: 'pretrain' });
