@@ -46,8 +46,8 @@ export const finetuneSettingsSchema = z
     minLr: z.number().min(0).default(FT.minLr),
     /** true: mean-pooled patch tokens + fc_norm (MAE's default); false: the CLS token */
     globalPool: z.boolean().default(FT.globalPool),
-    /** fine-tune only seeds 0..seeds-1 of the pre-trained encoders (a CPU fine-tune costs minutes per epoch); default: every seed */
-    seeds: z.number().int().min(1).optional(),
+    /** fine-tune only seeds 0..seeds-1 of the pre-trained encoders (a CPU fine-tune costs minutes per epoch; 0: none, e.g. for an ablation read off the probe and kNN); default: every seed */
+    seeds: z.number().int().min(0).optional(),
   })
   .strict();
 

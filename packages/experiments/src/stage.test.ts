@@ -19,6 +19,14 @@ describe('evalSeeds', () => {
     expect(evalSeeds('finetune', { ...mae, finetune: { seeds: 2 } }, limited, 3)).toBe(2);
   });
 
+  it('finetune.seeds 0 runs no fine-tune (the ablations of mae-ema are read off the probe and kNN)', () => {
+    expect(evalSeeds('finetune', { ...mae, finetune: { seeds: 0 } }, smoke, 3)).toBe(0);
+    for (const name of ['mae-ema-rawfeat', 'mae-ema-prenorm', 'mae-ema-perstep', 'mae-ema-wse2']) {
+      const ablation = loadExperiment(name);
+      expect([evalSeeds('finetune', ablation, loadProfile('medium'), 3), evalSeeds('linprobe', ablation, loadProfile('medium'), 3)]).toEqual([0, 3]);
+    }
+  });
+
   it('the medium profile fine-tunes seed 0 only', () => {
     expect(evalSeeds('finetune', mae, loadProfile('medium'), 3)).toBe(1);
     expect(evalSeeds('linprobe', mae, loadProfile('medium'), 3)).toBe(3);

@@ -301,6 +301,13 @@ export async function runStage(options: StageOptions): Promise<StageRecord> {
     writeStageRecord(dir, record);
     return record;
   }
+  if (options.stage !== 'pretrain' && evalSeeds(options.stage, experiment, profile, seeds) === 0) {
+    // e.g. an ablation read off the probe and kNN only (finetune.seeds 0): recorded as not run, so the summary and report say so
+    const record: StageRecord = { ...base, seeds: 0, backend: 'none', seconds: 0, imagesPerSecond: null, status: 'not-run', reason: `${options.stage}.seeds is 0 for ${options.experiment} on profile ${options.profile}`, settings: {}, createdAt: new Date().toISOString() };
+    writeStageRecord(dir, record);
+    log(`${options.experiment} ${options.stage}: not run (${record.reason})`);
+    return record;
+  }
   const backend = await selectBackend({ name: options.backend, log });
   const data = await loadCifar10({ cacheDir: options.cacheDir, log });
   log(`${options.experiment} ${options.stage} (profile ${options.profile}, ${seeds} seed${seeds > 1 ? 's' : ''}) on ${backend.name}: data ${data.source}`);
