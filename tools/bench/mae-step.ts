@@ -1,8 +1,15 @@
 /**
- * Benchmark (not a test): MAE pre-training step throughput and memory, per backend.
+ * Benchmark (not a test): MAE pre-training step throughput and memory, per backend, and PyTorch's on
+ * the same CPU in the same invocation.
  *
  *   npx tsx tools/bench/mae-step.ts [--backends native,wasm,cpu] [--batch 64] [--preset deit-tiny]
- *       [--modes pixel,bootstrap] [--steps 5] [--cpu-steps 1] [--checkpoint] [--json]
+ *       [--modes pixel,bootstrap] [--steps 5] [--cpu-steps 1] [--checkpoint]
+ *       [--torch] [--torch-threads 1,2] [--python PYTHON] [--json]
+ *
+ * --torch also times the same step in PyTorch (tools/bench/torch_mae_step.py, the preset's sizes) once
+ * per thread setting, keeps the best, and prints each backend's ratio to it. --json prints one JSON
+ * document (results, PyTorch's, ratios, the CPU and the load average before and after: how busy the
+ * machine was) instead of the table.
  *
  * One step = random masking (75%) -> encoder on visible patches -> decoder -> loss on removed patches
  * -> gradients -> Adam(betas 0.9, 0.95) update, the loss read back once (a sync point, as a logged step).
@@ -17,6 +24,8 @@
  * twice) and, on wasm, the heap size (it grows to the step's peak and never shrinks).
  */
 import { spawnSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -109,6 +118,83 @@ async function bench(backend: BackendName, mode: Mode, preset: PresetName, batch
   return result;
 }
 
+interface TorchResult {
+  torch: string;
+  threads: number;
+  mode: Mode;
+  batch: number;
+  steps: number;
+  secondsPerStep: number;
+  imagesPerSecond: number;
+}
+
+/** The JSON lines a child process printed (its human-readable lines go to stderr). */
+function jsonLines<T>(stdout: string): T[] {
+  return stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as T);
+}
+
+/** Runs each backend in its own child process (same node flags, e.g. tsx's loader), for clean memory numbers. */
+function benchBackends(backends: BackendName[]): Result[] {
+  const args = process.argv.slice(2).filter((a, i, all) => a !== '--backends' && all[i - 1] !== '--backends' && !a.startsWith('--backends='));
+  return backends.flatMap((backend) => {
+    const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1], ...args, '--backends', backend, '--child'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    });
+    if (child.status !== 0) console.error(`${backend}: benchmark process exited with ${child.status ?? child.signal}`);
+    return jsonLines<Result>(child.stdout ?? '');
+  });
+}
+
+/**
+ * The python to run PyTorch with: --python / BMAE_PYTHON when given, else the first of python3 on PATH
+ * and Debian's /usr/bin/python3 (where apt's python3-torch lives) that imports torch.
+ */
+function torchPython(requested: string | undefined): string {
+  if (requested) return requested;
+  const candidates = ['python3', '/usr/bin/python3'];
+  const found = candidates.find((python) => spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+  if (!found) throw new Error(`--torch: none of ${candidates.join(', ')} imports torch (Debian: apt-get install python3-torch libopenblas0-pthread; or set --python / BMAE_PYTHON)`);
+  return found;
+}
+
+/** PyTorch's step for `preset` at each thread setting (one process each); throws when python or torch is missing. */
+function benchTorch(python: string, preset: PresetName, modes: Mode[], batch: number, steps: number, threads: number[]): TorchResult[] {
+  const { encoder, decoder } = maeConfig(preset);
+  const script = join(__dirname, 'torch_mae_step.py');
+  const sizes = ['--width', encoder.width, '--depth', encoder.depth, '--heads', encoder.heads, '--dec-width', decoder.width, '--dec-depth', decoder.depth, '--dec-heads', decoder.heads];
+  const results: TorchResult[] = [];
+  for (const mode of modes) {
+    for (const t of threads) {
+      const args = [script, ...sizes, '--batch', batch, '--mode', mode, '--threads', t, '--steps', steps].map(String);
+      const child = spawnSync(python, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+      if (child.error) throw new Error(`--torch: cannot run ${python} (${child.error.message}); set --python or BMAE_PYTHON to a python with torch`);
+      if (child.status !== 0) {
+        const why = /No module named '?torch/.test(child.stderr) ? 'torch is not installed (Debian: apt-get install python3-torch libopenblas0-pthread)' : child.stderr.trim().split('\n').slice(-3).join(' | ');
+        throw new Error(`--torch: ${python} ${script} failed: ${why}`);
+      }
+      results.push(...jsonLines<TorchResult>(child.stdout));
+    }
+  }
+  return results;
+}
+
+/** The fastest PyTorch setting per mode. */
+function bestTorch(results: TorchResult[]): Map<Mode, TorchResult> {
+  const best = new Map<Mode, TorchResult>();
+  for (const r of results) if ((best.get(r.mode)?.imagesPerSecond ?? 0) < r.imagesPerSecond) best.set(r.mode, r);
+  return best;
+}
+
+function describe(r: Result): string {
+  return (
+    `${r.backend.padEnd(7)} ${(r.mode + (r.checkpoint ? '+ckpt' : '')).padEnd(14)} ${r.imagesPerSecond.toFixed(1).padStart(6)} img/s  (${r.secondsPerStep.toFixed(3)} s/step over ${r.steps})` +
+    `  peak RSS ${r.rssMiB.toFixed(0)} MiB, tf ${r.tfMiB.toFixed(0)} MiB live` +
+    (r.wasmHeapMiB !== undefined ? `, wasm heap ${r.wasmHeapMiB.toFixed(0)} MiB` : '')
+  );
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -119,7 +205,12 @@ async function main(): Promise<void> {
       steps: { type: 'string', default: '5' },
       'cpu-steps': { type: 'string', default: '1' },
       checkpoint: { type: 'boolean', default: false },
+      torch: { type: 'boolean', default: false },
+      'torch-threads': { type: 'string', default: '1,2' },
+      python: { type: 'string', default: process.env.BMAE_PYTHON },
       json: { type: 'boolean', default: false },
+      /** internal: this process benchmarks one backend and prints JSON lines */
+      child: { type: 'boolean', default: false },
     },
   });
   const backends = values.backends.split(',').map((name) => parseBackendName(name.trim(), '--backends entry'));
@@ -128,36 +219,60 @@ async function main(): Promise<void> {
     return m as Mode;
   });
   if (!PRESET_NAMES.includes(values.preset as PresetName)) throw new Error(`--preset '${values.preset}': choose one of ${PRESET_NAMES.join(', ')}`);
-  const batch = Number(values.batch);
-  if (!Number.isInteger(batch) || batch < 1) throw new Error(`--batch must be a positive integer, got '${values.batch}'`);
-  if (backends.length > 1) {
-    console.log(`MAE step, ${values.preset}, batch ${batch}, mask 0.75, Adam; selection order ${BACKEND_NAMES.join(' > ')}`);
-    // One child process per backend (same node flags, e.g. tsx's loader), for clean memory numbers.
-    for (const backend of backends) {
-      const args = process.argv.slice(2).filter((a, i, all) => a !== '--backends' && all[i - 1] !== '--backends' && !a.startsWith('--backends='));
-      const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1], ...args, '--backends', backend], { stdio: 'inherit' });
-      if (child.status !== 0) console.log(`${backend}: benchmark process exited with ${child.status ?? child.signal}`);
+  const preset = values.preset as PresetName;
+  const batch = positiveInteger(values.batch, '--batch');
+  const steps = positiveInteger(values.steps, '--steps');
+  const torchThreads = values['torch-threads'].split(',').map((t) => positiveInteger(t.trim(), '--torch-threads entry'));
+
+  if (values.child) {
+    const backend = backends[0];
+    try {
+      await selectBackend({ name: backend, log: (line) => console.error(line) });
+    } catch (error) {
+      console.error(`${backend}: skipped (${(error as Error).message})`);
+      return;
+    }
+    for (const mode of modes) {
+      const r = await bench(backend, mode, preset, batch, backend === 'cpu' ? positiveInteger(values['cpu-steps'], '--cpu-steps') : steps, values.checkpoint);
+      console.log(JSON.stringify(r));
     }
     return;
   }
-  for (const backend of backends) {
-    try {
-      await selectBackend({ name: backend });
-    } catch (error) {
-      console.log(`${backend}: skipped (${(error as Error).message})`);
-      continue;
-    }
-    for (const mode of modes) {
-      const steps = Number(backend === 'cpu' ? values['cpu-steps'] : values.steps);
-      const r = await bench(backend, mode, values.preset as PresetName, batch, steps, values.checkpoint);
-      if (values.json) console.log(JSON.stringify(r));
-      console.log(
-        `${backend.padEnd(7)} ${(mode + (values.checkpoint ? '+ckpt' : '')).padEnd(14)} ${r.imagesPerSecond.toFixed(1).padStart(6)} img/s  (${r.secondsPerStep.toFixed(3)} s/step over ${steps})` +
-          `  peak RSS ${r.rssMiB.toFixed(0)} MiB, tf ${r.tfMiB.toFixed(0)} MiB live` +
-          (r.wasmHeapMiB !== undefined ? `, wasm heap ${r.wasmHeapMiB.toFixed(0)} MiB` : ''),
-      );
-    }
+
+  const loadBefore = loadavg();
+  if (!values.json) console.log(`MAE step, ${preset}, batch ${batch}, mask 0.75, Adam; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+  const results = benchBackends(backends);
+  if (!values.json) results.forEach((r) => console.log(describe(r)));
+  const torch = values.torch ? benchTorch(torchPython(values.python), preset, modes, batch, steps, torchThreads) : [];
+  const best = bestTorch(torch);
+  const ratios = results.flatMap((r) => {
+    const t = best.get(r.mode);
+    return t ? [{ backend: r.backend, mode: r.mode, ratio: r.imagesPerSecond / t.imagesPerSecond }] : [];
+  });
+  if (values.json) {
+    const report = {
+      schema: 'bmae.bench.mae-step.v1',
+      createdAt: new Date().toISOString(),
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      loadAverage: { before: loadBefore, after: loadavg() },
+      preset, batch, steps, checkpoint: values.checkpoint,
+      results,
+      torch,
+      ratios,
+    };
+    console.log(JSON.stringify(report, null, 2));
+    return;
   }
+  for (const r of torch) console.log(`torch   ${r.mode.padEnd(14)} ${r.imagesPerSecond.toFixed(1).padStart(6)} img/s  (${r.secondsPerStep.toFixed(3)} s/step over ${r.steps}, ${r.threads} thread${r.threads > 1 ? 's' : ''}, torch ${r.torch})`);
+  for (const { backend, mode, ratio } of ratios) console.log(`${backend} / torch (best threads) ${mode}: ${ratio.toFixed(2)}x`);
+  console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
+function positiveInteger(text: string, name: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got '${text}'`);
+  return value;
 }
 
 main().catch((error) => {
