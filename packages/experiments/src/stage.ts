@@ -45,6 +45,11 @@ export interface StageRecord {
   reason?: string;
   settings: unknown;
   createdAt: string;
+  /**
+   * The Nx task hash this run was made under (env NX_TASK_HASH, set by Nx for every task), absent
+   * outside Nx. It is the stage's own record of its cache key: see stageDoneUnder.
+   */
+  taskHash?: string;
 }
 
 export interface StageOptions {
@@ -90,7 +95,33 @@ function subset(split: Split, perClass: number | undefined, numClasses: number):
 }
 
 function writeStageRecord(dir: string, record: StageRecord): void {
-  writeFileAtomic.sync(join(dir, 'stage.json'), `${JSON.stringify(record, null, 2)}\n`);
+  const taskHash = process.env.NX_TASK_HASH;
+  writeFileAtomic.sync(join(dir, 'stage.json'), `${JSON.stringify(taskHash ? { ...record, taskHash } : record, null, 2)}\n`);
+}
+
+/** The stage.json of a stage folder, or null when the stage has not finished there. */
+export function readStageRecord(dir: string): StageRecord | null {
+  const path = join(dir, 'stage.json');
+  if (!existsSync(path)) return null;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as StageRecord;
+  } catch (error) {
+    throw new Error(`${path}: not a stage record (${error instanceof Error ? error.message : String(error)}); delete the folder to re-run the stage`);
+  }
+}
+
+/**
+ * The finished run in `dir` when it was made under the Nx task hash `taskHash`, else null.
+ * stage.json is written last, so it exists only for a stage that finished. This record, not Nx's
+ * local cache, is what makes a stage that ran elsewhere (a Slurm job on another node, writing the
+ * shared run folder) count as done on the submitting machine: Nx's cache is per machine, the run
+ * folder is shared. `bmae submit` skips such stages, and `nx run` of one (a local cache miss)
+ * returns at once and then caches the folder.
+ */
+export function stageDoneUnder(dir: string, taskHash: string | undefined): StageRecord | null {
+  if (!taskHash) return null;
+  const record = readStageRecord(dir);
+  return record?.taskHash === taskHash ? record : null;
 }
 
 /** The final checkpoint of a pre-training run folder (the one latest.json points at). */
@@ -287,6 +318,11 @@ export async function runStage(options: StageOptions): Promise<StageRecord> {
   if (options.stage === 'pretrain') pretrainConfigFor(experiment, profile, 0, { experiment: options.experiment, profile: options.profile }); // validate before loading anything
   const root = resolve(options.runsDir ?? runsRoot());
   const dir = stageDir(root, options.profile, options.experiment, options.stage);
+  const done = stageDoneUnder(dir, process.env.NX_TASK_HASH);
+  if (done) {
+    log(`${options.experiment} ${options.stage}: already done under task hash ${done.taskHash} (${join(dir, 'stage.json')}, ${done.createdAt}); not re-run`);
+    return done;
+  }
   const resume = options.stage === 'pretrain' && (options.resume ?? process.env.BMAE_RESUME === '1');
   // Start from an empty folder, so it holds exactly this run (unless continuing an interrupted pre-training).
   if (!resume) rmSync(dir, { recursive: true, force: true });
