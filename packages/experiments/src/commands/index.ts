@@ -18,4 +18,7 @@ export const commandLoaders: Readonly<Record<string, () => CommandModule>> = {
   finetune: () => require('./finetune') as typeof import('./finetune'),
   stage: () => require('./stage') as typeof import('./stage'),
   report: () => require('./report') as typeof import('./report'),
+  run: () => require('./run') as typeof import('./run'),
+  submit: () => require('./submit') as typeof import('./submit'),
+  jobs: () => require('./jobs') as typeof import('./jobs'),
 };

@@ -1,0 +1,43 @@
+/**
+ * `bmae run <target> --workers N`: the target's Nx task graph on this machine with N stages at once,
+ * the cores split between them (BMAE_THREADS = cores / N). Nx schedules (`--parallel=N`) and caches as
+ * usual; this command only picks the split. Two one-thread processes train faster than one two-thread
+ * process on a 2-core machine (README, "On one machine").
+ */
+import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import type { Command } from 'commander';
+import { parseInteger } from '../cli-options';
+import { parseTarget, WORKSPACE_ROOT, type TargetOptions } from '../graph-target';
+
+interface RunOptions extends TargetOptions {
+  workers: string;
+  threads?: string;
+}
+
+/** Threads per worker: the cores split evenly, at least one. */
+export function threadsPerWorker(workers: number, cores: number = availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / workers));
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run a target (e.g. sweep-k) through Nx with N stages at once and the cores split between them')
+    .argument('<target>', 'an experiments target (sweep-k, mae-ema, ...) or <project>:<target>[:<configuration>]')
+    .option('-c, --configuration <profile>', 'the profile (Nx configuration); default: the target\'s (quick)')
+    .option('--seeds <n>', 'seeds 0..n-1, forwarded to every stage')
+    .option('--workers <n>', 'stages run at once', '1')
+    .option('--threads <n>', 'BMAE_THREADS of each stage (default: env BMAE_THREADS, else cores / workers)')
+    .action(async (spec: string, options: RunOptions) => {
+      const target = parseTarget(spec, options);
+      const workers = parseInteger(options.workers, '--workers', 1);
+      const threads = options.threads !== undefined ? parseInteger(options.threads, '--threads', 1) : process.env.BMAE_THREADS ? parseInteger(process.env.BMAE_THREADS, 'BMAE_THREADS', 1) : threadsPerWorker(workers);
+      const id = [target.project, target.target, target.configuration].filter((p) => p !== undefined).join(':');
+      const args = ['--no-install', 'nx', 'run', id, `--parallel=${workers}`, '--outputStyle=stream', ...Object.entries(target.overrides).map(([k, v]) => `--${k}=${v}`)];
+      console.error(`bmae run: ${id} with ${workers} worker${workers > 1 ? 's' : ''}, BMAE_THREADS=${threads} each: npx ${args.join(' ')}`);
+      const child = spawn('npx', args, { cwd: WORKSPACE_ROOT, stdio: 'inherit', env: { ...process.env, BMAE_THREADS: String(threads) } });
+      const code = await new Promise<number>((done) => child.on('close', (status, signal) => done(status ?? (signal ? 1 : 0))));
+      process.exitCode = code;
+    });
+}
