@@ -1,6 +1,6 @@
 export * from './random';
 export { CIFAR10_CLASS_NAMES, IMAGE_BYTES, IMAGE_CHANNELS, IMAGE_HEIGHT, IMAGE_WIDTH, countPerClass, type Split, type SplitName } from './cifar10';
-export { loadCifar10, resolveCacheDir, type Cifar10, type LoadCifar10Options } from './load-cifar10';
+export { checkCifar10Source, loadCifar10, resolveCacheDir, type Cifar10, type LoadCifar10Options } from './load-cifar10';
 export { computeChannelStats, normalizeImages, type ChannelStats, type Rgb } from './normalization';
 export {
   composeTransforms, gatherBatch, normalizeBatch, pretrainAugmentation, pretrainSampler, randomHorizontalFlip, randomResizedCrop, sampleCropBox,

@@ -69,6 +69,21 @@ describe('loadCifar10 on the official binary format', () => {
     expect(second.source).toBe(`${copy} (cifar10-binary)`);
   });
 
+  it('decodes again, saying so, when a cache file has flipped bytes (same length)', async () => {
+    const cacheDir = temporaryFolder('cache');
+    const first = await load(archive, cacheDir);
+    const file = join(first.cachePath, 'test.u8');
+    const bytes = readFileSync(file);
+    bytes[1234] ^= 0xff;
+    writeFileSync(file, bytes);
+    const messages: string[] = [];
+    const second = await load(archive, cacheDir, { log: (m) => messages.push(m) });
+    expect(second.fromCache).toBe(false);
+    expect(messages.join('\n')).toContain(`do not match the fingerprint in ${join(first.cachePath, 'meta.json')}: corrupted on disk, rebuilding`);
+    expect(Buffer.from(second.test.images).equals(Buffer.from(first.test.images))).toBe(true);
+    expect((await load(archive, cacheDir)).fromCache).toBe(true); // rebuilt: a hit again
+  });
+
   it('decodes again when a cache file is damaged', async () => {
     const cacheDir = temporaryFolder('cache');
     const first = await load(archive, cacheDir);

@@ -52,6 +52,15 @@ export function resolveCacheDir(cacheDir?: string, env: NodeJS.ProcessEnv = proc
 }
 
 /**
+ * What loadCifar10 would read, checked without reading it (a stat): the source exists and is an
+ * archive or a folder. Commands call it before any long work; "download" needs nothing here.
+ */
+export function checkCifar10Source(options: Pick<LoadCifar10Options, 'source' | 'env'> = {}): void {
+  const spec = options.source || (options.env ?? process.env).BMAE_DATA || 'download';
+  if (spec !== 'download') openSource(spec);
+}
+
+/**
  * Loads CIFAR-10 (or another data set in the same formats) as uint8 NHWC arrays.
  * The first call for a source decodes it (seconds for the binary files, ~25 s for 60,000 JPEGs);
  * later calls read the cache (well under a second).

@@ -8,11 +8,11 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadCifar10, Rng, stratifiedIndices, subsetSplit, type Cifar10, type Split } from '@bmae/data';
+import { checkCifar10Source, loadCifar10, Rng, stratifiedIndices, subsetSplit, type Cifar10, type Split } from '@bmae/data';
 import { classificationMetrics, describeFinetuneEpoch, EVAL_RECORD_SCHEMA, extractFeatures, knnClassify, knnMonitor, runFinetune, trainLinearProbe, writeEvalRecord, type EvalRecord, type FeatureSet } from '@bmae/eval';
 import type { EpochMonitor } from '@bmae/trainers';
-import { runPretraining } from '@bmae/trainers';
-import { assignCheckpoint, createEncoderParams, disposeParams, maeConfig, PRESET_NAMES, readCheckpoint, selectBackend, type EncoderConfig, type Params, type PresetName } from '@bmae/vit-model';
+import { checkRunFolder, runPretraining, withRunLock } from '@bmae/trainers';
+import { assignCheckpoint, checkEncoderCheckpoint, createEncoderParams, disposeParams, maeConfig, PRESET_NAMES, readCheckpoint, selectBackend, type EncoderConfig, type Params, type PresetName } from '@bmae/vit-model';
 import writeFileAtomic from 'write-file-atomic';
 import { BMAE_VERSION, commandLine } from './cli-options';
 import { loadExperiment, loadProfile, type Experiment, type Profile } from './experiment';
@@ -306,7 +306,34 @@ async function runEvalStage(ctx: Context, stage: EvalStage, pretrainedFrom: stri
   return { imagesPerSecond: images / ((performance.now() - started) / 1000), settings, status: 'done', seeds };
 }
 
-/** Runs one stage; the stage folder is emptied first (see StageOptions.resume), so its content is exactly this run's. */
+/**
+ * Everything a stage will read, checked before it loads data or builds a model: the settings of
+ * its protocol, the data source, and the pre-training checkpoint of every seed it evaluates
+ * (header, tensor names and shapes), or (resumed pre-training) the run folders it continues.
+ */
+async function checkStageInputs(ctx: Context, stage: Stage, pretrainedFrom: string | null): Promise<void> {
+  checkCifar10Source();
+  if (stage === 'pretrain') {
+    for (let seed = 0; seed < ctx.seeds; seed++) {
+      const outDir = join(ctx.dir, `seed-${seed}`);
+      if (ctx.resume && existsSync(join(outDir, 'latest.json'))) await checkRunFolder(outDir, pretrainConfigFor(ctx.experiment, ctx.profile, seed, { experiment: ctx.name, profile: ctx.profileName })!, true);
+    }
+    return;
+  }
+  if (stage === 'summary') return;
+  if (stage === 'knn') knnSettingsFor(ctx.experiment, ctx.profile);
+  else if (stage === 'linprobe') linprobeSettingsFor(ctx.experiment, ctx.profile);
+  else finetuneSettingsFor(ctx.experiment, ctx.profile);
+  if (pretrainedFrom === null) return;
+  for (let seed = 0; seed < evalSeeds(stage, ctx.experiment, ctx.profile, ctx.seeds); seed++) {
+    await checkEncoderCheckpoint(finalCheckpointPath(join(stageDir(ctx.root, ctx.profileName, pretrainedFrom, 'pretrain'), `seed-${seed}`)));
+  }
+}
+
+/**
+ * Runs one stage, holding the lock of its folder (run-lock: a second run of the same stage is
+ * refused); the folder is emptied first (see StageOptions.resume), so its content is exactly this run's.
+ */
 export async function runStage(options: StageOptions): Promise<StageRecord> {
   const log = options.log ?? ((line: string) => console.error(line));
   const experiment = loadExperiment(options.experiment);
@@ -324,10 +351,19 @@ export async function runStage(options: StageOptions): Promise<StageRecord> {
     return done;
   }
   const resume = options.stage === 'pretrain' && (options.resume ?? process.env.BMAE_RESUME === '1');
-  // Start from an empty folder, so it holds exactly this run (unless continuing an interrupted pre-training).
-  if (!resume) rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
   const ctx: Context = { name: options.experiment, profileName: options.profile, experiment, profile, seeds, root, dir, resume, log };
+  const purpose = `${options.stage} stage of ${options.experiment} (profile ${options.profile})`;
+  return withRunLock(dir, purpose, async () => {
+    await checkStageInputs(ctx, options.stage, pretrainedFrom);
+    // Start from an empty folder, so it holds exactly this run (unless continuing an interrupted pre-training).
+    if (!resume) rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    return runLockedStage(ctx, options, pretrainedFrom);
+  }, log);
+}
+
+async function runLockedStage(ctx: Context, options: StageOptions, pretrainedFrom: string | null): Promise<StageRecord> {
+  const { experiment, profile, seeds, root, dir, log } = ctx;
   const started = performance.now();
   const base = { experiment: options.experiment, profile: options.profile, stage: options.stage, seeds };
 

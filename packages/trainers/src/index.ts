@@ -9,4 +9,5 @@ export * from './pretrain-config';
 export * from './metrics-log';
 export * from './progress';
 export * from './run-checkpoint';
+export * from './run-lock';
 export * from './pretrain';

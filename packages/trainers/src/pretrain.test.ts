@@ -1,11 +1,13 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCheckpoint, readSafetensors } from '@bmae/vit-model';
 import * as tf from '@tensorflow/tfjs-core';
 import { isMonitorRecord, isStepRecord, readMetrics } from './metrics-log';
 import { logSteps, monitorsAfter, runPretraining, targetEpochOf, type EpochMonitor } from './pretrain';
 import { parsePretrainConfig, type PretrainConfigInput } from './pretrain-config';
+import { writeFileAtomically, type WriteFile } from './run-checkpoint';
+import { lockRunFolder } from './run-lock';
 import { testTrainData } from './test-data';
 import { useWasmBackend } from '@bmae/vit-model';
 
@@ -180,6 +182,49 @@ describe('runPretraining (micro preset, tiny data)', () => {
       'already holds a run (latest.json): continue it with --resume',
     );
     await expect(runPretraining({ config: tinyConfig({ kind: 'ema' }), data, outDir, backend: 'wasm', log: quiet, resume: true })).rejects.toThrow('the config differs');
+  });
+
+  it('a failed checkpoint write (disk full) keeps the last good checkpoint, names the file, and --resume ends bit-identical', async () => {
+    const data = await testTrainData(8);
+    const config = tinyConfig({ kind: 'ema', warmupEpochs: 1, tau: 0.1 }, { optim: { epochs: 3, batchSize: 40, warmupEpochs: 1, blr: 1e-3 }, checkpoint: { everyEpochs: 1 } });
+    const straight = mkdtempSync(join(tmpdir(), 'bmae-enospc-straight-'));
+    const full = mkdtempSync(join(tmpdir(), 'bmae-enospc-'));
+    await runPretraining({ config, data, outDir: straight, backend: 'wasm', log: quiet });
+    // The disk fills while epoch 1's training state is written (its model file already went through).
+    const diskFull: WriteFile = async (path, bytes) => {
+      if (path.includes('.epoch-0001.tmp') && path.endsWith('train-state.safetensors')) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      return writeFileAtomically(path, bytes);
+    };
+    const before = tf.memory().numTensors;
+    await expect(runPretraining({ config, data, outDir: full, backend: 'wasm', log: quiet, writeCheckpointFile: diskFull })).rejects.toThrow(
+      `cannot write checkpoint file ${join(full, 'checkpoints/.epoch-0001.tmp/train-state.safetensors')}: ENOSPC: no space left on device, write; the last good checkpoint is ${join(full, 'checkpoints/epoch-0000')} (latest.json, epoch 0): continue from it with --resume`,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    expect(JSON.parse(readFileSync(join(full, 'latest.json'), 'utf8'))).toEqual({ epoch: 0, globalStep: 2, dir: 'checkpoints/epoch-0000' });
+    expect(readdirSync(join(full, 'checkpoints'))).toEqual(['epoch-0000']); // the half-written folder is gone
+    await readCheckpoint(join(full, 'checkpoints/epoch-0000/model.safetensors'));
+    const resumed = await runPretraining({ config, data, outDir: full, backend: 'wasm', log: quiet, resume: true });
+    expect(resumed.epochsRun).toBe(2);
+    for (const file of ['model.safetensors', 'train-state.safetensors']) {
+      const a = await readSafetensors(join(straight, 'checkpoints/epoch-0002', file));
+      const b = await readSafetensors(join(full, 'checkpoints/epoch-0002', file));
+      for (const [name, t] of a.tensors) expect(Array.from(b.tensors.get(name)!.data)).toEqual(Array.from(t.data));
+    }
+    expect(readMetrics(join(full, 'metrics.jsonl')).map((r) => [r.step, r.loss])).toEqual(readMetrics(join(straight, 'metrics.jsonl')).map((r) => [r.step, r.loss]));
+  });
+
+  it('refuses a second writer of the run folder before touching it', async () => {
+    const data = await testTrainData(8);
+    const outDir = mkdtempSync(join(tmpdir(), 'bmae-locked-'));
+    const lock = await lockRunFolder(outDir, 'pre-training', quiet);
+    try {
+      await expect(runPretraining({ config: tinyConfig({ kind: 'pixels' }), data, outDir, backend: 'wasm', log: quiet })).rejects.toThrow(
+        `${outDir} is being written by another process: pid ${process.pid} on host ${hostname()} (pre-training`,
+      );
+      expect(readdirSync(outDir)).toEqual([]);
+    } finally {
+      await lock.release();
+    }
   });
 
   it('stops on a non-finite loss, naming the step and keeping the last checkpoint', async () => {

@@ -8,8 +8,8 @@
  * step hook. Randomness: data order, augmentation and masking draw from streams forked per epoch
  * from the run seed, so any epoch boundary is an exact resume point.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import {
   batchIndices, epochOrder, gatherBatch, pretrainAugmentation, Rng, stratifiedIndices, subsetSplit,
   type BatchTransform, type ChannelStats, type Split,
@@ -28,7 +28,8 @@ import { MetricsLog } from './metrics-log';
 import { weightDecayGroups } from './param-groups';
 import { resolvePretrainConfig, type PretrainConfig, type ResolvedPretrainConfig } from './pretrain-config';
 import { createProgress, type Progress } from './progress';
-import { loadLatestRunCheckpoint, saveRunCheckpoint, type TrainState } from './run-checkpoint';
+import { checkRunFolder, loadLatestRunCheckpoint, resumableConfig, saveRunCheckpoint, type TrainState, type WriteFile } from './run-checkpoint';
+import { withRunLock, type RunLock } from './run-lock';
 
 /** The training images and their normalisation statistics. */
 export interface PretrainData {
@@ -55,6 +56,10 @@ export interface PretrainOptions {
   stopAfterEpoch?: number;
   /** a cheap measurement of the online encoder during training (e.g. a kNN learning curve) */
   monitor?: EpochMonitor;
+  /** the lock of outDir when the caller already holds it (run-lock.ts); else runPretraining takes it */
+  lock?: RunLock;
+  /** how checkpoint files are written (default: atomically to disk); tests inject a full disk here */
+  writeCheckpointFile?: WriteFile;
   log?: (line: string) => void;
 }
 
@@ -265,17 +270,23 @@ function selectTrain(train: Split, trainPerClass: number | undefined): Split {
   return subsetSplit(train, stratifiedIndices(train.labels, trainPerClass, numClasses));
 }
 
-/** main_pretrain.py: build everything, resume if asked, run the epochs, checkpoint, log. */
+/** main_pretrain.py: build everything, resume if asked, run the epochs, checkpoint, log; the only writer of outDir. */
 export async function runPretraining(options: PretrainOptions): Promise<PretrainSummary> {
-  const { config, data, outDir } = options;
   const log = options.log ?? ((line: string) => console.error(line));
+  if (options.lock) {
+    if (options.lock.folder !== resolve(options.outDir)) throw new Error(`runPretraining: the lock given is for ${options.lock.folder}, not ${resolve(options.outDir)}`);
+    return pretrainLocked(options, log);
+  }
+  return withRunLock(options.outDir, 'pre-training', () => pretrainLocked(options, log), log);
+}
+
+async function pretrainLocked(options: PretrainOptions, log: (line: string) => void): Promise<PretrainSummary> {
+  const { config, data, outDir } = options;
   const preset = checkPreset(config.model.preset);
   const train = selectTrain(data.train, config.data.trainPerClass);
   const resolved = resolvePretrainConfig(config, train.count);
   const { derived } = resolved;
-  if (!options.resume && existsSync(join(outDir, 'latest.json'))) {
-    throw new Error(`${outDir} already holds a run (latest.json): continue it with --resume, or choose another --out`);
-  }
+  await checkRunFolder(outDir, config, options.resume ?? false);
   mkdirSync(outDir, { recursive: true });
 
   // The online model: its heads are the target's (pixels and/or one per feature target).
@@ -292,7 +303,7 @@ export async function runPretraining(options: PretrainOptions): Promise<Pretrain
   });
 
   // What must match on resume: the resolved config and the data's content (not the path it was read from).
-  const configJson = JSON.stringify({ ...resolved, config: { ...config, data: { ...config.data, source: undefined } }, fingerprint: data.fingerprint });
+  const configJson = JSON.stringify({ ...resolved, config: resumableConfig(config), fingerprint: data.fingerprint });
   const info: CheckpointInfo = {
     preset,
     config: modelConfig,
@@ -375,7 +386,7 @@ export async function runPretraining(options: PretrainOptions): Promise<Pretrain
         info.provenance!.createdAt = new Date().toISOString();
         const moments = optimizer.moments();
         try {
-          checkpointDir = await saveRunCheckpoint(outDir, { params: online, info, moments, targetWeights: target.weights(), state, keep: isKeeper });
+          checkpointDir = await saveRunCheckpoint(outDir, { params: online, info, moments, targetWeights: target.weights(), state, keep: isKeeper }, options.writeCheckpointFile);
         } finally {
           moments.forEach((t) => t.dispose());
         }

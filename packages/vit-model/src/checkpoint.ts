@@ -15,7 +15,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { fromPytorchLayout, pytorchShape, toPytorchLayout, type PatchGeometry } from './checkpoint-layout';
 import { maeConfig, PIXELS_HEAD, PRESET_NAMES, validateMaeConfig, type MaeConfig, type PresetName } from './config';
-import { readSafetensors, writeSafetensors, type HostTensor } from './safetensors';
+import { encoderParamShapes } from './params';
+import { encodeSafetensors, readSafetensors, readSafetensorsHeader, type HostTensor } from './safetensors';
+import writeFileAtomic from 'write-file-atomic';
 
 /** Per-channel (RGB) statistics of pixel values scaled to [0, 1]: x_normalised = (x - mean) / std. */
 export interface Normalization {
@@ -111,15 +113,16 @@ export function patchGeometry(config: MaeConfig): PatchGeometry {
 // ---- writing ----
 
 /**
- * Writes `params` (bmae layout, Map order kept) to a .safetensors file in PyTorch layout with bmae metadata,
- * atomically. Reads every tensor back from the backend once (this awaits the device).
+ * The .safetensors bytes of `params` (bmae layout, Map order kept) in PyTorch layout with bmae metadata.
+ * Reads every tensor back from the backend once (this awaits the device).
+ * @param source named in errors (the file it is for)
  */
-export async function saveCheckpoint(path: string, params: ReadonlyMap<string, tf.Tensor>, info: CheckpointInfo): Promise<void> {
+export async function encodeCheckpoint(params: ReadonlyMap<string, tf.Tensor>, info: CheckpointInfo, source: string): Promise<Uint8Array> {
   validateMaeConfig(info.config);
   const patch = patchGeometry(info.config);
   const tensors = new Map<string, HostTensor>();
   for (const [name, tensor] of params) {
-    if (tensor.dtype !== 'float32') throw new Error(`${path}: parameter "${name}" is ${tensor.dtype}, checkpoints hold float32`);
+    if (tensor.dtype !== 'float32') throw new Error(`${source}: parameter "${name}" is ${tensor.dtype}, checkpoints hold float32`);
     const data = (await tensor.data()) as Float32Array;
     tensors.set(name, toPytorchLayout(name, { shape: tensor.shape, data }, patch));
   }
@@ -129,7 +132,13 @@ export async function saveCheckpoint(path: string, params: ReadonlyMap<string, t
     [METADATA_KEYS.normalization]: JSON.stringify(info.normalization),
   };
   if (info.provenance) metadata[METADATA_KEYS.provenance] = JSON.stringify(info.provenance);
-  await writeSafetensors(path, tensors, metadata);
+  return encodeSafetensors(tensors, metadata, source);
+}
+
+/** Writes `params` as a checkpoint file (see encodeCheckpoint), atomically. */
+export async function saveCheckpoint(path: string, params: ReadonlyMap<string, tf.Tensor>, info: CheckpointInfo): Promise<void> {
+  const bytes = await encodeCheckpoint(params, info, path);
+  await writeFileAtomic(path, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }
 
 // ---- reading ----
@@ -156,7 +165,7 @@ export interface ReadCheckpointOptions {
  * Prediction heads as a file's tensors show them: `decoder_pred.weight` [out, in] is the pixel head,
  * `decoder_pred_<name>.weight` the head of target <name>. Empty for an encoder-only file.
  */
-export function headsFromTensors(tensors: ReadonlyMap<string, HostTensor>): Record<string, number> {
+export function headsFromTensors(tensors: ReadonlyMap<string, { shape: readonly number[] }>): Record<string, number> {
   const heads: Record<string, number> = {};
   for (const [name, { shape }] of tensors) {
     const match = /^decoder_pred(?:_([A-Za-z0-9_]+))?\.weight$/.exec(name);
@@ -165,9 +174,13 @@ export function headsFromTensors(tensors: ReadonlyMap<string, HostTensor>): Reco
   return heads;
 }
 
-/** Reads a checkpoint and resolves its model config; does not touch tfjs. */
-export async function readCheckpoint(path: string, options: ReadCheckpointOptions = {}): Promise<Checkpoint> {
-  const { tensors, metadata } = await readSafetensors(path);
+/** The model a file describes: from its bmae metadata, or (foreign files) from `options.preset` and its heads. */
+function resolveInfo(
+  path: string,
+  metadata: Record<string, string>,
+  shapes: ReadonlyMap<string, { shape: readonly number[] }>,
+  options: ReadCheckpointOptions,
+): { info: CheckpointInfo; configFromFile: boolean } {
   const modelText = metadata[METADATA_KEYS.model];
   let preset: PresetName | null;
   let config: MaeConfig;
@@ -188,7 +201,7 @@ export async function readCheckpoint(path: string, options: ReadCheckpointOption
       throw new Error(`Unknown model preset '${options.preset}': choose one of ${PRESET_NAMES.join(', ')}`);
     }
     preset = options.preset as PresetName;
-    const heads = headsFromTensors(tensors);
+    const heads = headsFromTensors(shapes);
     config = maeConfig(preset, Object.keys(heads).length > 0 ? { heads } : {});
   }
 
@@ -200,13 +213,46 @@ export async function readCheckpoint(path: string, options: ReadCheckpointOption
   const provenanceText = metadata[METADATA_KEYS.provenance];
   const provenance =
     provenanceText !== undefined ? parseMetadataJson(path, METADATA_KEYS.provenance, provenanceText, provenanceSchema) : undefined;
-
   return {
-    path,
     info: { preset, config, normalization: { mean: [...normalization.mean], std: [...normalization.std] }, ...(provenance ? { provenance } : {}) },
     configFromFile: modelText !== undefined,
-    tensors,
   };
+}
+
+/** Reads a checkpoint and resolves its model config; does not touch tfjs. */
+export async function readCheckpoint(path: string, options: ReadCheckpointOptions = {}): Promise<Checkpoint> {
+  const { tensors, metadata } = await readSafetensors(path);
+  return { path, ...resolveInfo(path, metadata, tensors, options), tensors };
+}
+
+/** A checkpoint as its header describes it: no tensor data read. */
+export interface CheckpointHeader {
+  path: string;
+  info: CheckpointInfo;
+  configFromFile: boolean;
+  /** tensor name -> shape as stored (PyTorch layout), in file order */
+  shapes: Map<string, number[]>;
+}
+
+/** Reads only a checkpoint's header (kilobytes): its model, and its tensors' names and shapes. */
+export async function readCheckpointHeader(path: string, options: ReadCheckpointOptions = {}): Promise<CheckpointHeader> {
+  const { entries, metadata } = await readSafetensorsHeader(path);
+  const shapes = new Map(entries.map(({ name, shape }) => [name, shape]));
+  return { path, ...resolveInfo(path, metadata, new Map(entries.map((e) => [e.name, e])), options), shapes };
+}
+
+/**
+ * Checks that a checkpoint can load into an encoder of its own config (names and shapes, PyTorch
+ * layout) before any model is built or data read, with the error `assignCheckpoint` would give later.
+ * @returns the header, for the caller to name the preset and config
+ */
+export async function checkEncoderCheckpoint(path: string, options: ReadCheckpointOptions = {}): Promise<CheckpointHeader> {
+  const header = await readCheckpointHeader(path, options);
+  const patch = patchGeometry(header.info.config);
+  const expected = new Map([...encoderParamShapes(header.info.config.encoder)].map(([name, shape]) => [name, pytorchShape(name, shape, patch)]));
+  const { problems } = checkFit(header.shapes, expected, true);
+  if (problems.length > 0) throw new Error(fitError(path, problems, true));
+  return header;
 }
 
 /** Which part of the model a parameter belongs to, by its official name. */
@@ -237,6 +283,45 @@ export interface AssignReport {
 }
 
 /**
+ * Which stored tensors (name -> shape, PyTorch layout) fit which model parameters (name -> expected
+ * PyTorch shape), and what does not: see AssignCheckpointOptions.encoderOnly for what is skipped.
+ */
+function checkFit(stored: ReadonlyMap<string, readonly number[]>, expected: ReadonlyMap<string, readonly number[]>, encoderOnly: boolean): { report: AssignReport; problems: string[] } {
+  const report: AssignReport = { loaded: [], ignored: [], kept: [] };
+  const problems: string[] = [];
+  for (const [name, shape] of expected) {
+    const part = paramPart(name);
+    if (encoderOnly && part === 'decoder') {
+      report.kept.push(name);
+      continue;
+    }
+    const found = stored.get(name);
+    if (!found) {
+      if (encoderOnly && part === 'head') report.kept.push(name);
+      else problems.push(`missing tensor "${name}" (expected shape [${shape.join(', ')}])`);
+    } else if (found.length !== shape.length || found.some((dim, i) => dim !== shape[i])) {
+      // As MAE's fine-tuning drops a pre-trained head of another size, an encoder-only load keeps the model's.
+      if (encoderOnly && part === 'head') report.kept.push(name);
+      else problems.push(`tensor "${name}" has shape [${found.join(', ')}], expected [${shape.join(', ')}]`);
+    } else {
+      report.loaded.push(name);
+    }
+  }
+  const loaded = new Set(report.loaded);
+  for (const name of stored.keys()) {
+    const part = paramPart(name);
+    if (encoderOnly && part !== 'encoder' && !loaded.has(name)) report.ignored.push(name);
+    else if (!expected.has(name)) problems.push(`unexpected tensor "${name}" (the model has no such parameter)`);
+  }
+  return { report, problems };
+}
+
+function fitError(path: string, problems: readonly string[], encoderOnly: boolean): string {
+  const shown = problems.slice(0, 10).join('; ') + (problems.length > 10 ? `; and ${problems.length - 10} more` : '');
+  return `${path} does not fit the model${encoderOnly ? ' encoder' : ''}: ${shown}`;
+}
+
+/**
  * Sets `params` (bmae layout) to the checkpoint's values. Checks everything before assigning anything: a
  * missing, unexpected or mis-shaped tensor fails with its name and the expected vs found shape (as the file
  * stores it, PyTorch layout).
@@ -245,38 +330,9 @@ export function assignCheckpoint(checkpoint: Checkpoint, params: ReadonlyMap<str
   const { path, tensors, info } = checkpoint;
   const patch = patchGeometry(info.config);
   const encoderOnly = options.encoderOnly ?? false;
-  const report: AssignReport = { loaded: [], ignored: [], kept: [] };
-  const problems: string[] = [];
-
-  for (const [name, variable] of params) {
-    const part = paramPart(name);
-    if (encoderOnly && part === 'decoder') {
-      report.kept.push(name);
-      continue;
-    }
-    const expected = pytorchShape(name, variable.shape, patch);
-    const stored = tensors.get(name);
-    if (!stored) {
-      if (encoderOnly && part === 'head') report.kept.push(name);
-      else problems.push(`missing tensor "${name}" (expected shape [${expected.join(', ')}])`);
-    } else if (stored.shape.length !== expected.length || stored.shape.some((dim, i) => dim !== expected[i])) {
-      // As MAE's fine-tuning drops a pre-trained head of another size, an encoder-only load keeps the model's.
-      if (encoderOnly && part === 'head') report.kept.push(name);
-      else problems.push(`tensor "${name}" has shape [${stored.shape.join(', ')}], expected [${expected.join(', ')}]`);
-    } else {
-      report.loaded.push(name);
-    }
-  }
-  const loaded = new Set(report.loaded);
-  for (const name of tensors.keys()) {
-    const part = paramPart(name);
-    if (encoderOnly && part !== 'encoder' && !loaded.has(name)) report.ignored.push(name);
-    else if (!params.has(name)) problems.push(`unexpected tensor "${name}" (the model has no such parameter)`);
-  }
-  if (problems.length > 0) {
-    const shown = problems.slice(0, 10).join('; ') + (problems.length > 10 ? `; and ${problems.length - 10} more` : '');
-    throw new Error(`${path} does not fit the model${encoderOnly ? ' encoder' : ''}: ${shown}`);
-  }
+  const expected = new Map([...params].map(([name, variable]) => [name, pytorchShape(name, variable.shape, patch)]));
+  const { report, problems } = checkFit(new Map([...tensors].map(([name, t]) => [name, t.shape])), expected, encoderOnly);
+  if (problems.length > 0) throw new Error(fitError(path, problems, encoderOnly));
 
   for (const name of report.loaded) {
     const variable = params.get(name)!;

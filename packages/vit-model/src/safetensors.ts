@@ -14,7 +14,7 @@
  * bmae writes float32 only; the reader also accepts F64, F16 and BF16 and converts them to float32, the one
  * precision the model uses. No tfjs here: checkpoint.ts turns these arrays into tensors.
  */
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import writeFileAtomic from 'write-file-atomic';
 
 /** Element types the reader converts to float32 (bytes per element). */
@@ -96,26 +96,46 @@ export function encodeSafetensors(
   return bytes;
 }
 
+/** One tensor's header entry, checked against the file's size. */
+export interface SafetensorsEntry {
+  name: string;
+  dtype: SafetensorsFloatDtype;
+  shape: number[];
+  /** byte offsets relative to the data buffer */
+  begin: number;
+  end: number;
+}
+
+/** What the header of a file says, checked against the file's length (no tensor data read). */
+export interface SafetensorsHeader {
+  entries: SafetensorsEntry[];
+  metadata: Record<string, string>;
+  /** byte offset of the data buffer in the file */
+  dataStart: number;
+}
+
 /**
- * Parses safetensors bytes, checking the structure before any value is read: every problem names `source`
- * and the offending tensor or field.
+ * Parses and checks a header: `prefix` holds at least the file's first 8 + N bytes, `fileLength`
+ * is the whole file's. Every problem names `source` and the offending tensor or field, so a
+ * truncated or foreign file is refused before any value is read.
  */
-export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors buffer'): SafetensorsContents {
+export function parseSafetensorsHeader(prefix: Uint8Array, fileLength: number, source = 'safetensors buffer'): SafetensorsHeader {
   // A function declaration (not an arrow) so that TypeScript narrows types after `fail(...)` calls.
   function fail(problem: string): never {
     throw new Error(`${source}: ${problem}`);
   }
-  if (bytes.length < 8) fail(`truncated: ${bytes.length} bytes, shorter than the 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (fileLength < 8 || prefix.length < 8) fail(`truncated: ${fileLength} bytes, shorter than the 8-byte header length`);
+  const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
   const declaredLength = view.getBigUint64(0, true);
-  if (declaredLength > BigInt(bytes.length - 8)) {
-    fail(`header length ${declaredLength} goes beyond the end of the file (${bytes.length} bytes): truncated or not safetensors`);
+  if (declaredLength > BigInt(fileLength - 8)) {
+    fail(`header length ${declaredLength} goes beyond the end of the file (${fileLength} bytes): truncated or not safetensors`);
   }
   const headerLength = Number(declaredLength);
   if (headerLength > MAX_HEADER_BYTES) fail(`header length ${headerLength} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  if (prefix.length < 8 + headerLength) fail(`only ${prefix.length} of the header's ${8 + headerLength} bytes were given`);
 
   let header: unknown;
-  const headerText = Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLength).toString('utf8');
+  const headerText = Buffer.from(prefix.buffer, prefix.byteOffset + 8, headerLength).toString('utf8');
   try {
     header = JSON.parse(headerText);
   } catch (error) {
@@ -124,9 +144,9 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors buffe
   if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('header is not a JSON object');
 
   const dataStart = 8 + headerLength;
-  const dataLength = bytes.length - dataStart;
+  const dataLength = fileLength - dataStart;
   const metadata: Record<string, string> = {};
-  const entries: Array<{ name: string; dtype: SafetensorsFloatDtype; shape: number[]; begin: number; end: number }> = [];
+  const entries: SafetensorsEntry[] = [];
 
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === METADATA_KEY) {
@@ -173,7 +193,16 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors buffe
     previous = name;
   }
   if (covered !== dataLength) fail(`the last ${dataLength - covered} bytes of the data buffer belong to no tensor`);
+  return { entries, metadata, dataStart };
+}
 
+/**
+ * Parses safetensors bytes, checking the structure before any value is read: every problem names `source`
+ * and the offending tensor or field.
+ */
+export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors buffer'): SafetensorsContents {
+  const { entries, metadata, dataStart } = parseSafetensorsHeader(bytes, bytes.length, source);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tensors = new Map<string, HostTensor>();
   const dtypes = new Map<string, SafetensorsFloatDtype>();
   for (const { name, dtype, shape, begin } of entries) {
@@ -225,6 +254,33 @@ export async function readSafetensors(path: string): Promise<SafetensorsContents
     throw new Error(`cannot read safetensors file ${path}: ${(error as Error).message}`);
   }
   return decodeSafetensors(bytes, path);
+}
+
+/**
+ * Reads and checks only the header of a .safetensors file (against the file's size): what a command
+ * checks before any long work, at the cost of a few kilobytes read.
+ */
+export async function readSafetensorsHeader(path: string): Promise<SafetensorsHeader> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    throw new Error(`cannot read safetensors file ${path}: ${(error as Error).message}`);
+  }
+  try {
+    const { size } = await handle.stat();
+    const lengthBytes = Buffer.alloc(8);
+    await handle.read(lengthBytes, 0, 8, 0);
+    // Past the file's end, the parser reports the problem; otherwise read exactly the header.
+    const declared = size >= 8 ? lengthBytes.readBigUInt64LE(0) : 0n;
+    const headerBytes = declared <= BigInt(Math.min(size - 8, MAX_HEADER_BYTES)) ? Number(declared) : 0;
+    const prefix = Buffer.alloc(8 + headerBytes);
+    lengthBytes.copy(prefix);
+    await handle.read(prefix, 8, headerBytes, 8);
+    return parseSafetensorsHeader(declared === BigInt(headerBytes) ? prefix : lengthBytes, size, path);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Writes a .safetensors file atomically (a temporary file in the same folder, then a rename). */

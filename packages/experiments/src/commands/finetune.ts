@@ -6,9 +6,10 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { loadCifar10, stratifiedIndices, subsetSplit, type Split } from '@bmae/data';
+import { checkCifar10Source, loadCifar10, stratifiedIndices, subsetSplit, type Split } from '@bmae/data';
 import { classificationMetrics, describeFinetuneEpoch, EVAL_RECORD_SCHEMA, FINETUNE_DEFAULTS, runFinetune, writeEvalRecord, type EvalRecord } from '@bmae/eval';
-import { disposeParams, maeConfig, parseBackendName, PRESET_NAMES, readCheckpoint, saveCheckpoint, selectBackend, type PresetName } from '@bmae/vit-model';
+import { withRunLock } from '@bmae/trainers';
+import { checkEncoderCheckpoint, disposeParams, maeConfig, parseBackendName, PRESET_NAMES, readCheckpoint, saveCheckpoint, selectBackend, type PresetName } from '@bmae/vit-model';
 import { BMAE_VERSION, commandLine, parseInteger, parseNonNegative, parsePositive } from '../cli-options';
 import type { EvaluationCommandOptions } from './knn';
 
@@ -51,6 +52,9 @@ export async function runFinetuneCommand(options: FinetuneCommandOptions, log: (
   if (options.backend !== undefined) parseBackendName(options.backend, '--backend');
 
   const checkpoint = options.checkpoint ?? null;
+  // Every input checked before any long work: the checkpoint against its architecture, the data source.
+  if (checkpoint !== null) await checkEncoderCheckpoint(checkpoint, { preset: options.preset });
+  checkCifar10Source({ source: options.source });
   const file = checkpoint === null ? null : await readCheckpoint(checkpoint, { preset: options.preset });
   let preset: string;
   let modelConfig;
@@ -64,47 +68,49 @@ export async function runFinetuneCommand(options: FinetuneCommandOptions, log: (
     preset = options.preset;
     modelConfig = maeConfig(preset as PresetName);
   }
-  mkdirSync(options.out, { recursive: true });
+  return withRunLock(options.out, 'fine-tuning', async () => {
+    mkdirSync(options.out, { recursive: true });
 
-  const backend = await selectBackend({ name: options.backend, log });
-  const data = await loadCifar10({ source: options.source, cacheDir: options.cacheDir, log });
-  const numClasses = data.classNames.length;
-  const train = subset(data.train, trainPerClass, numClasses);
-  const test = subset(data.test, testPerClass, numClasses);
-  const stats = file?.configFromFile ? file.info.normalization : { mean: data.mean, std: data.std };
-  log(`fine-tune ${preset} (${checkpoint ?? 'random init'}) on ${train.count} train / ${test.count} test images, backend ${backend.name}`);
+    const backend = await selectBackend({ name: options.backend, log });
+    const data = await loadCifar10({ source: options.source, cacheDir: options.cacheDir, log });
+    const numClasses = data.classNames.length;
+    const train = subset(data.train, trainPerClass, numClasses);
+    const test = subset(data.test, testPerClass, numClasses);
+    const stats = file?.configFromFile ? file.info.normalization : { mean: data.mean, std: data.std };
+    log(`fine-tune ${preset} (${checkpoint ?? 'random init'}) on ${train.count} train / ${test.count} test images, backend ${backend.name}`);
 
-  const started = performance.now();
-  const result = await runFinetune({
-    checkpoint, encoder: modelConfig.encoder, train, test, stats, numClasses, options: settings, log,
-    onEpoch: (entry) => log(describeFinetuneEpoch(entry, settings.epochs)),
-  });
-  try {
-    await saveCheckpoint(join(options.out, 'finetuned.safetensors'), result.params, {
-      preset: preset === 'custom' ? null : (preset as PresetName),
-      config: modelConfig,
-      normalization: { mean: [...stats.mean], std: [...stats.std] },
-      provenance: { bmaeVersion: BMAE_VERSION, backend: backend.name, seed: settings.seed, createdAt: new Date().toISOString(), command: commandLine() },
+    const started = performance.now();
+    const result = await runFinetune({
+      checkpoint, encoder: modelConfig.encoder, train, test, stats, numClasses, options: settings, log,
+      onEpoch: (entry) => log(describeFinetuneEpoch(entry, settings.epochs)),
     });
-  } finally {
-    disposeParams(result.params);
-  }
-  const record: EvalRecord = {
-    schema: EVAL_RECORD_SCHEMA,
-    protocol: 'finetune',
-    encoder: { checkpoint, preset },
-    data: { source: data.source, fingerprint: data.fingerprint, trainCount: train.count, testCount: test.count },
-    metrics: classificationMetrics(result.predicted, test.labels, data.classNames),
-    history: result.history,
-    settings: { ...result.settings, trainPerClass: trainPerClass ?? null, testPerClass: testPerClass ?? null },
-    backend: backend.name,
-    seed: settings.seed,
-    seconds: (performance.now() - started) / 1000,
-    createdAt: new Date().toISOString(),
-  };
-  writeEvalRecord(join(options.out, 'finetune.json'), record);
-  log(`fine-tune top-1 ${(100 * record.metrics.top1).toFixed(2)}% -> ${join(options.out, 'finetune.json')}`);
-  return record;
+    try {
+      await saveCheckpoint(join(options.out, 'finetuned.safetensors'), result.params, {
+        preset: preset === 'custom' ? null : (preset as PresetName),
+        config: modelConfig,
+        normalization: { mean: [...stats.mean], std: [...stats.std] },
+        provenance: { bmaeVersion: BMAE_VERSION, backend: backend.name, seed: settings.seed, createdAt: new Date().toISOString(), command: commandLine() },
+      });
+    } finally {
+      disposeParams(result.params);
+    }
+    const record: EvalRecord = {
+      schema: EVAL_RECORD_SCHEMA,
+      protocol: 'finetune',
+      encoder: { checkpoint, preset },
+      data: { source: data.source, fingerprint: data.fingerprint, trainCount: train.count, testCount: test.count },
+      metrics: classificationMetrics(result.predicted, test.labels, data.classNames),
+      history: result.history,
+      settings: { ...result.settings, trainPerClass: trainPerClass ?? null, testPerClass: testPerClass ?? null },
+      backend: backend.name,
+      seed: settings.seed,
+      seconds: (performance.now() - started) / 1000,
+      createdAt: new Date().toISOString(),
+    };
+    writeEvalRecord(join(options.out, 'finetune.json'), record);
+    log(`fine-tune top-1 ${(100 * record.metrics.top1).toFixed(2)}% -> ${join(options.out, 'finetune.json')}`);
+    return record;
+  }, log);
 }
 
 export function register(program: Command): void {

@@ -5,7 +5,9 @@
  */
 import type { Command } from 'commander';
 import { classificationMetrics, EVAL_RECORD_SCHEMA, KNN_DEFAULTS, knnClassify, prepareFrozenEval, writeEvalRecord, type EvalRecord } from '@bmae/eval';
-import { parseBackendName, selectBackend } from '@bmae/vit-model';
+import { checkCifar10Source } from '@bmae/data';
+import { withRunLock } from '@bmae/trainers';
+import { checkEncoderCheckpoint, parseBackendName, PRESET_NAMES, selectBackend } from '@bmae/vit-model';
 import { join } from 'node:path';
 import { parseInteger, parsePositive } from '../cli-options';
 
@@ -51,6 +53,18 @@ export function parseFrozenOptions(options: EvaluationCommandOptions) {
   };
 }
 
+/**
+ * What a frozen-encoder command reads, checked before any long work: the checkpoint's header
+ * against its own architecture (or the preset of a random init) and the data source.
+ */
+export async function checkFrozenInputs(frozen: ReturnType<typeof parseFrozenOptions>): Promise<void> {
+  if (frozen.checkpoint !== null) await checkEncoderCheckpoint(frozen.checkpoint, { preset: frozen.preset });
+  else if (!frozen.preset || !(PRESET_NAMES as string[]).includes(frozen.preset)) {
+    throw new Error(`--random-init needs --preset (one of ${PRESET_NAMES.join(', ')}), got ${frozen.preset ?? 'none'}`);
+  }
+  checkCifar10Source({ source: frozen.source });
+}
+
 /** Options of the frozen-encoder commands, added to `command`. */
 export function frozenEncoderOptions(command: Command): Command {
   return command
@@ -72,26 +86,29 @@ export async function runKnnCommand(options: KnnCommandOptions, log: (line: stri
   const frozen = parseFrozenOptions(options);
   const k = parseInteger(options.k, '--k', 1);
   const temperature = parsePositive(options.temperature, '--temperature');
-  const backend = await selectBackend({ name: options.backend, log });
-  const started = performance.now();
-  const inputs = await prepareFrozenEval({ ...frozen, log });
-  const { predicted } = knnClassify(inputs.train.features, inputs.train.labels, inputs.test.features, { k, temperature, numClasses: inputs.classNames.length });
-  const record: EvalRecord = {
-    schema: EVAL_RECORD_SCHEMA,
-    protocol: 'knn',
-    encoder: { checkpoint: frozen.checkpoint, preset: inputs.preset },
-    data: inputs.data,
-    metrics: classificationMetrics(predicted, inputs.test.labels, inputs.classNames),
-    history: [],
-    settings: { k, temperature, pool: frozen.pool, trainPerClass: frozen.trainPerClass ?? null, testPerClass: frozen.testPerClass ?? null },
-    backend: backend.name,
-    seed: frozen.seed,
-    seconds: (performance.now() - started) / 1000,
-    createdAt: new Date().toISOString(),
-  };
-  writeEvalRecord(join(frozen.outDir, 'knn.json'), record);
-  log(`kNN (k ${k}, T ${temperature}) top-1 ${(100 * record.metrics.top1).toFixed(2)}% on ${inputs.test.count} test images -> ${join(frozen.outDir, 'knn.json')}`);
-  return record;
+  await checkFrozenInputs(frozen);
+  return withRunLock(frozen.outDir, 'knn', async () => {
+    const backend = await selectBackend({ name: options.backend, log });
+    const started = performance.now();
+    const inputs = await prepareFrozenEval({ ...frozen, log });
+    const { predicted } = knnClassify(inputs.train.features, inputs.train.labels, inputs.test.features, { k, temperature, numClasses: inputs.classNames.length });
+    const record: EvalRecord = {
+      schema: EVAL_RECORD_SCHEMA,
+      protocol: 'knn',
+      encoder: { checkpoint: frozen.checkpoint, preset: inputs.preset },
+      data: inputs.data,
+      metrics: classificationMetrics(predicted, inputs.test.labels, inputs.classNames),
+      history: [],
+      settings: { k, temperature, pool: frozen.pool, trainPerClass: frozen.trainPerClass ?? null, testPerClass: frozen.testPerClass ?? null },
+      backend: backend.name,
+      seed: frozen.seed,
+      seconds: (performance.now() - started) / 1000,
+      createdAt: new Date().toISOString(),
+    };
+    writeEvalRecord(join(frozen.outDir, 'knn.json'), record);
+    log(`kNN (k ${k}, T ${temperature}) top-1 ${(100 * record.metrics.top1).toFixed(2)}% on ${inputs.test.count} test images -> ${join(frozen.outDir, 'knn.json')}`);
+    return record;
+  }, log);
 }
 
 export function register(program: Command): void {

@@ -9,7 +9,8 @@ import { selectBackend } from '@bmae/vit-model';
 import { join } from 'node:path';
 import { parseInteger } from '../cli-options';
 import { parsePositive } from '../cli-options';
-import { frozenEncoderOptions, parseFrozenOptions, type EvaluationCommandOptions } from './knn';
+import { withRunLock } from '@bmae/trainers';
+import { checkFrozenInputs, frozenEncoderOptions, parseFrozenOptions, type EvaluationCommandOptions } from './knn';
 
 export interface LinprobeCommandOptions extends EvaluationCommandOptions {
   epochs: string;
@@ -24,36 +25,39 @@ export async function runLinprobeCommand(options: LinprobeCommandOptions, log: (
   const batchSize = parseInteger(options.probeBatch, '--probe-batch', 1);
   const lr = parsePositive(options.lr, '--lr');
   const warmupEpochs = parseInteger(options.warmupEpochs, '--warmup-epochs', 0);
-  const backend = await selectBackend({ name: options.backend, log });
-  const started = performance.now();
-  const inputs = await prepareFrozenEval({ ...frozen, log });
-  const result = trainLinearProbe(inputs.train, inputs.test, {
-    numClasses: inputs.classNames.length,
-    epochs,
-    batchSize,
-    lr,
-    warmupEpochs,
-    seed: frozen.seed,
-    onEpoch: ({ epoch, trainLoss, top1 }) => {
-      if ((epoch + 1) % 10 === 0 || epoch === epochs - 1) log(`linprobe epoch ${epoch + 1}/${epochs}: loss ${trainLoss.toFixed(4)} test top-1 ${(100 * top1).toFixed(2)}%`);
-    },
-  });
-  const record: EvalRecord = {
-    schema: EVAL_RECORD_SCHEMA,
-    protocol: 'linprobe',
-    encoder: { checkpoint: frozen.checkpoint, preset: inputs.preset },
-    data: inputs.data,
-    metrics: classificationMetrics(result.predicted, inputs.test.labels, inputs.classNames),
-    history: result.history,
-    settings: { ...result.settings, pool: frozen.pool, trainPerClass: frozen.trainPerClass ?? null, testPerClass: frozen.testPerClass ?? null },
-    backend: backend.name,
-    seed: frozen.seed,
-    seconds: (performance.now() - started) / 1000,
-    createdAt: new Date().toISOString(),
-  };
-  writeEvalRecord(join(frozen.outDir, 'linprobe.json'), record);
-  log(`linear probe top-1 ${(100 * record.metrics.top1).toFixed(2)}% -> ${join(frozen.outDir, 'linprobe.json')}`);
-  return record;
+  await checkFrozenInputs(frozen);
+  return withRunLock(frozen.outDir, 'linprobe', async () => {
+    const backend = await selectBackend({ name: options.backend, log });
+    const started = performance.now();
+    const inputs = await prepareFrozenEval({ ...frozen, log });
+    const result = trainLinearProbe(inputs.train, inputs.test, {
+      numClasses: inputs.classNames.length,
+      epochs,
+      batchSize,
+      lr,
+      warmupEpochs,
+      seed: frozen.seed,
+      onEpoch: ({ epoch, trainLoss, top1 }) => {
+        if ((epoch + 1) % 10 === 0 || epoch === epochs - 1) log(`linprobe epoch ${epoch + 1}/${epochs}: loss ${trainLoss.toFixed(4)} test top-1 ${(100 * top1).toFixed(2)}%`);
+      },
+    });
+    const record: EvalRecord = {
+      schema: EVAL_RECORD_SCHEMA,
+      protocol: 'linprobe',
+      encoder: { checkpoint: frozen.checkpoint, preset: inputs.preset },
+      data: inputs.data,
+      metrics: classificationMetrics(result.predicted, inputs.test.labels, inputs.classNames),
+      history: result.history,
+      settings: { ...result.settings, pool: frozen.pool, trainPerClass: frozen.trainPerClass ?? null, testPerClass: frozen.testPerClass ?? null },
+      backend: backend.name,
+      seed: frozen.seed,
+      seconds: (performance.now() - started) / 1000,
+      createdAt: new Date().toISOString(),
+    };
+    writeEvalRecord(join(frozen.outDir, 'linprobe.json'), record);
+    log(`linear probe top-1 ${(100 * record.metrics.top1).toFixed(2)}% -> ${join(frozen.outDir, 'linprobe.json')}`);
+    return record;
+  }, log);
 }
 
 export function register(program: Command): void {

@@ -4,8 +4,8 @@
  * config is validated (unknown keys and bad values named) before the data or the model is touched.
  */
 import type { Command } from 'commander';
-import { loadCifar10 } from '@bmae/data';
-import { loadPretrainConfig, runPretraining } from '@bmae/trainers';
+import { checkCifar10Source, loadCifar10 } from '@bmae/data';
+import { checkRunFolder, loadPretrainConfig, runPretraining, withRunLock } from '@bmae/trainers';
 import { parseBackendName, selectBackend } from '@bmae/vit-model';
 import { BMAE_VERSION, commandLine } from '../cli-options';
 
@@ -31,20 +31,26 @@ export async function runPretrainCommand(options: PretrainCommandOptions, log: (
     if (!Number.isInteger(stopAfterEpoch) || stopAfterEpoch < 0) throw new Error(`--stop-after-epoch ${options.stopAfterEpoch}: expected an epoch number >= 0`);
   }
 
-  const backend = await selectBackend({ name: options.backend, log });
-  const data = await loadCifar10({ source: config.data.source, cacheDir: options.cacheDir, log });
-  log(`data: ${data.source} (${data.train.count} train images${data.fromCache ? ', from cache' : ''})`);
-  return runPretraining({
-    config,
-    data: { train: data.train, stats: { mean: data.mean, std: data.std }, source: data.source, fingerprint: data.fingerprint },
-    outDir: options.out,
-    resume: options.resume,
-    backend: backend.name,
-    bmaeVersion: BMAE_VERSION,
-    command: commandLine(),
-    stopAfterEpoch,
-    log,
-  });
+  checkCifar10Source({ source: config.data.source });
+  // The run folder is locked, then checked (a resumed run's checkpoint and config), before the data is loaded.
+  return withRunLock(options.out, 'pre-training', async (lock) => {
+    await checkRunFolder(options.out, config, options.resume ?? false);
+    const backend = await selectBackend({ name: options.backend, log });
+    const data = await loadCifar10({ source: config.data.source, cacheDir: options.cacheDir, log });
+    log(`data: ${data.source} (${data.train.count} train images${data.fromCache ? ', from cache' : ''})`);
+    return runPretraining({
+      config,
+      data: { train: data.train, stats: { mean: data.mean, std: data.std }, source: data.source, fingerprint: data.fingerprint },
+      outDir: options.out,
+      resume: options.resume,
+      backend: backend.name,
+      bmaeVersion: BMAE_VERSION,
+      command: commandLine(),
+      stopAfterEpoch,
+      lock,
+      log,
+    });
+  }, log);
 }
 
 export function register(program: Command): void {

@@ -57,6 +57,14 @@ describe('bmae report', () => {
     }
   });
 
+  it('adds no listeners to the process, however often it runs (the report step ends a chain of stages)', async () => {
+    const listeners = () => Object.fromEntries(process.eventNames().map((name) => [String(name), process.listenerCount(name)]));
+    await runReport({ profile: 'smoke', experiment: 'mae-ema', runsDir: root, figures: false }, () => {});
+    const before = listeners();
+    for (let i = 0; i < 12; i++) await runReport({ profile: 'smoke', experiment: 'mae-ema', runsDir: root, figures: false }, () => {});
+    expect(listeners()).toEqual(before);
+  });
+
   it('names the missing summary', async () => {
     await expect(runReport({ profile: 'smoke', experiment: 'mae-new', runsDir: root, figures: false }, () => {})).rejects.toThrow(`experiment mae-new has no summary in ${join(root, 'smoke')}`);
   });
