@@ -12,7 +12,7 @@ import { checkCifar10Source, loadCifar10, Rng, stratifiedIndices, subsetSplit, t
 import { classificationMetrics, describeFinetuneEpoch, EVAL_RECORD_SCHEMA, extractFeatures, knnClassify, knnMonitor, runFinetune, trainLinearProbe, writeEvalRecord, type EvalRecord, type FeatureSet } from '@bmae/eval';
 import type { EpochMonitor } from '@bmae/trainers';
 import { checkRunFolder, runPretraining, withRunLock } from '@bmae/trainers';
-import { assignCheckpoint, checkEncoderCheckpoint, createEncoderParams, disposeParams, maeConfig, PRESET_NAMES, readCheckpoint, selectBackend, type EncoderConfig, type Params, type PresetName } from '@bmae/vit-model';
+import { assignCheckpoint, checkEncoderCheckpoint, createEncoderParams, disposeParams, maeConfig, PRESET_NAMES, readCheckpoint, selectBackend, type BackendSelection, type DeviceInfo, type EncoderConfig, type Params, type PresetName } from '@bmae/vit-model';
 import writeFileAtomic from 'write-file-atomic';
 import { BMAE_VERSION, commandLine } from './cli-options';
 import { loadExperiment, loadProfile, type Experiment, type Profile } from './experiment';
@@ -36,6 +36,8 @@ export interface StageRecord {
   /** seeds run by this stage: 0..seeds-1 (fine-tuning may run fewer than the experiment has) */
   seeds: number;
   backend: string;
+  /** what the backend computed on: CPU model or GPU name, threads, BLAS / TensorFlow version (absent: nothing computed) */
+  device?: DeviceInfo;
   /** wall time of the whole stage */
   seconds: number;
   /** images processed per second (pre-training: training images; evaluation: feature extraction + training) */
@@ -167,7 +169,7 @@ function knnCurveMonitor(ctx: Context, data: Cifar10): EpochMonitor | undefined 
   });
 }
 
-async function runPretrainStage(ctx: Context, data: Cifar10, backend: string): Promise<Pick<StageRecord, 'imagesPerSecond' | 'settings'>> {
+async function runPretrainStage(ctx: Context, data: Cifar10, backend: BackendSelection): Promise<Pick<StageRecord, 'imagesPerSecond' | 'settings'>> {
   const monitor = knnCurveMonitor(ctx, data);
   let images = 0;
   let trainSeconds = 0;
@@ -182,7 +184,8 @@ async function runPretrainStage(ctx: Context, data: Cifar10, backend: string): P
       data: { train: data.train, stats: { mean: data.mean, std: data.std }, source: data.source, fingerprint: data.fingerprint },
       outDir,
       resume: ctx.resume && existsSync(join(outDir, 'latest.json')),
-      backend,
+      backend: backend.name,
+      device: backend.device,
       bmaeVersion: BMAE_VERSION,
       command: commandLine(),
       monitor,
@@ -383,8 +386,8 @@ async function runLockedStage(ctx: Context, options: StageOptions, pretrainedFro
   const backend = await selectBackend({ name: options.backend, log });
   const data = await loadCifar10({ cacheDir: options.cacheDir, log });
   log(`${options.experiment} ${options.stage} (profile ${options.profile}, ${seeds} seed${seeds > 1 ? 's' : ''}) on ${backend.name}: data ${data.source}`);
-  const outcome = options.stage === 'pretrain' ? { ...(await runPretrainStage(ctx, data, backend.name)), status: 'done' as const } : await runEvalStage(ctx, options.stage, pretrainedFrom, data, backend.name);
-  const record: StageRecord = { ...base, backend: backend.name, seconds: (performance.now() - started) / 1000, ...outcome, createdAt: new Date().toISOString() };
+  const outcome = options.stage === 'pretrain' ? { ...(await runPretrainStage(ctx, data, backend)), status: 'done' as const } : await runEvalStage(ctx, options.stage, pretrainedFrom, data, backend.name);
+  const record: StageRecord = { ...base, backend: backend.name, device: backend.device, seconds: (performance.now() - started) / 1000, ...outcome, createdAt: new Date().toISOString() };
   writeStageRecord(dir, record);
   log(`${options.experiment} ${options.stage}: ${record.status} in ${record.seconds.toFixed(1)} s -> ${dir}`);
   return record;

@@ -17,7 +17,7 @@ import {
 import { createTarget, meanFeatureStd, unprefixed, vitEncoderAccess, weightCosine, type Target, type TargetState } from '@bmae/targets';
 import {
   assignCheckpoint, createMaeParams, disposeParams, forwardLoss, forwardMae, maeConfig, PRESET_NAMES, randomMasking,
-  type CheckpointInfo, type MaeConfig, type Params, type PresetName, type Provenance,
+  type CheckpointInfo, type DeviceInfo, type MaeConfig, type Params, type PresetName, type Provenance,
 } from '@bmae/vit-model';
 import * as tf from '@tensorflow/tfjs-core';
 import writeFileAtomic from 'write-file-atomic';
@@ -49,6 +49,8 @@ export interface PretrainOptions {
   resume?: boolean;
   /** recorded in checkpoints; the caller selected it (vit-model selectBackend) */
   backend: string;
+  /** what the backend computes on (selectBackend's device), recorded in config.json */
+  device?: DeviceInfo;
   /** provenance: bmae version and the command line */
   bmaeVersion?: string;
   command?: string;
@@ -337,7 +339,7 @@ async function pretrainLocked(options: PretrainOptions, log: (line: string) => v
   }
   writeFileAtomic.sync(
     join(outDir, 'config.json'),
-    `${JSON.stringify({ ...resolved, data: { source: data.source, fingerprint: data.fingerprint }, backend: options.backend }, null, 2)}\n`,
+    `${JSON.stringify({ ...resolved, data: { source: data.source, fingerprint: data.fingerprint }, backend: options.backend, ...(options.device ? { device: options.device } : {}) }, null, 2)}\n`,
   );
   log(
     `pretrain ${preset} target ${config.target.kind}: ${train.count} images, batch ${config.optim.batchSize}, ` +

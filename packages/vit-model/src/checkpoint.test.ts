@@ -16,6 +16,7 @@ import {
 import { maeConfig } from './config';
 import { createEncoderParams, createMaeParams, disposeParams, type Params } from './params';
 import { readSafetensors, writeSafetensors, type HostTensor } from './safetensors';
+import { describeOnBackends } from './testing';
 
 const config = maeConfig('micro', { heads: { pixels: 48, ema: 64 } });
 const info: CheckpointInfo = {
@@ -29,14 +30,11 @@ function bits(params: Params): Map<string, number[]> {
   return new Map([...params].map(([name, v]) => [name, Array.from(new Uint32Array((v.dataSync() as Float32Array).slice().buffer))]));
 }
 
-describe('checkpoints', () => {
+// On cpu, and on tfjs-node: its tensors live in TensorFlow, and a round trip must still be bit-exact.
+describeOnBackends(['cpu', 'tfjs-node'], 'checkpoints', () => {
   let dir: string;
   const live: Params[] = [];
   const track = (params: Params) => (live.push(params), params);
-
-  beforeAll(async () => {
-    await tf.setBackend('cpu');
-  });
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'bmae-checkpoint-'));
   });

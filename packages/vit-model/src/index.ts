@@ -1,4 +1,5 @@
 export * from './backend';
+export * from './device';
 export * from './config';
 export * from './sincos';
 export * from './params';
@@ -11,3 +12,4 @@ export * from './testing';
 export * from './safetensors';
 export * from './checkpoint-layout';
 export * from './checkpoint';
+export * from './tensorflow-probe';

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@bmae/data';
-import { selectBackend } from './backend';
+import { selectBackend, type BackendName } from './backend';
 import { maeConfig } from './config';
 import { forwardDecoder, forwardEncoder, forwardFeatures, forwardLoss, forwardMae, normalisePixelTarget, pixelLoss } from './mae';
 import { randomMasking } from './masking';
 import { createMaeParams, disposeParams, trainableVariables, type Params } from './params';
-import { expectNoLeak } from './testing';
+import { describeOnBackends, expectNoLeak } from './testing';
 
 const config = maeConfig('micro', { heads: { pixels: 48, ema: 64 } });
 
@@ -134,29 +134,32 @@ describe('MAE training step (micro preset, wasm)', () => {
   });
 });
 
-describe('the same model on wasm', () => {
-  afterAll(() => selectBackend({ name: 'cpu', log: () => {} }));
-
-  it('gives the cpu loss and gradients (float32 tolerance)', async () => {
+// Every backend a run may pick computes the model as the exact cpu backend does: loss and every gradient.
+describeOnBackends(['wasm', 'native', 'tfjs-node'], 'the MAE forward and gradients', (backend) => {
+  it('give the cpu loss and gradients (float32 tolerance)', async () => {
     const pixelConfig = maeConfig('micro');
-    const run = async (backend: 'cpu' | 'wasm') => {
-      await selectBackend({ name: backend, log: () => {} });
+    const run = async (name: BackendName) => {
+      await selectBackend({ name, log: () => {} });
       const params = createMaeParams(pixelConfig, Rng.fromSeed(21));
       const imgs = images(22, 2);
       const masking = randomMasking(Rng.fromSeed(23), 2, 64, 0.75);
       const { value, grads } = tf.variableGrads(() => pixelLoss(params, pixelConfig, imgs, masking), trainableVariables(params));
-      const qkvGrad = grads[params.get('blocks.0.attn.qkv.weight')!.name].dataSync().slice();
+      const host = new Map([...params].filter(([, v]) => v.trainable).map(([n, v]) => [n, grads[v.name].dataSync().slice() as Float32Array]));
       const loss = value.dataSync()[0];
       tf.dispose([imgs, value, ...Object.values(grads)]);
       disposeParams(params);
-      return { loss, qkvGrad };
+      return { loss, grads: host };
     };
     const cpu = await run('cpu');
-    const wasm = await run('wasm');
-    expect(wasm.loss).toBeCloseTo(cpu.loss, 4);
-    let worst = 0;
-    const scale = Math.max(...cpu.qkvGrad.map(Math.abs));
-    for (let i = 0; i < cpu.qkvGrad.length; i++) worst = Math.max(worst, Math.abs(cpu.qkvGrad[i] - wasm.qkvGrad[i]));
-    expect(worst / scale).toBeLessThan(1e-3);
+    const other = await run(backend);
+    expect(other.loss).toBeCloseTo(cpu.loss, 4);
+    expect([...other.grads.keys()]).toEqual([...cpu.grads.keys()]);
+    for (const [name, expected] of cpu.grads) {
+      const actual = other.grads.get(name)!;
+      const scale = Math.max(1e-12, ...expected.map(Math.abs));
+      let worst = 0;
+      for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(expected[i] - actual[i]));
+      if (!(worst / scale < 1e-3)) throw new Error(`${name}: gradient differs from cpu's by ${worst / scale} of its largest entry`);
+    }
   });
 });

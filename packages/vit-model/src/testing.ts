@@ -2,8 +2,11 @@
  * Memory checks for tests of anything that computes (tfjs tensors are freed by hand: a forgotten
  * tidy/dispose grows tf.memory().numTensors step after step).
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from './backend';
+import { selectBackend, type BackendName } from './backend';
+import { locateTfjsNode } from './tensorflow-probe';
 
 /**
  * Runs `step` once (so optimiser slots and caches exist), records the live tensor count, runs it
@@ -34,4 +37,52 @@ export async function useCpuBackend(): Promise<void> {
 export async function useWasmBackend(): Promise<void> {
   tf.env().set('PROD', true);
   await selectBackend({ name: 'wasm', log: () => {} });
+}
+
+/**
+ * Why a backend cannot run tests here, or undefined when it can. Decided from files alone (nothing
+ * loads): native needs its addon built by npm ci, tfjs-node its binding built by `bmae setup tensorflow`.
+ */
+export function testBackendUnavailable(name: BackendName): string | undefined {
+  if (name === 'native') {
+    const addon = path.join(require.resolve('@bmae/tfjs-backend-native'), '..', '..', 'build', 'Release', 'bmae_native.node');
+    return fs.existsSync(addon) ? undefined : `native addon not built (${addon})`;
+  }
+  if (name === 'tfjs-node' || name === 'tfjs-node-gpu') {
+    const location = locateTfjsNode(`@tensorflow/${name}`);
+    if (!location) return `@tensorflow/${name} is not installed`;
+    return location.bindingBuilt ? undefined : `@tensorflow/${name}'s binding is not built: run npx bmae setup tensorflow${name === 'tfjs-node-gpu' ? ' --gpu' : ''}`;
+  }
+  return undefined;
+}
+
+/**
+ * `describe(`${name} on ${backend}`)` for each backend that can run here, with the backend active in
+ * the block; a skipped block (saying why) for the others. Env BMAE_TEST_BACKENDS (comma-separated)
+ * names backends that must run: CI sets tfjs-node after its set-up, so a broken set-up fails the
+ * tests instead of skipping them.
+ */
+export function describeOnBackends(backends: readonly BackendName[], name: string, body: (backend: BackendName) => void): void {
+  const required = (process.env.BMAE_TEST_BACKENDS ?? '').split(',').filter(Boolean);
+  for (const backend of backends) {
+    const unavailable = testBackendUnavailable(backend);
+    if (unavailable && required.includes(backend)) {
+      describe(`${name} on ${backend}`, () => {
+        it('runs (BMAE_TEST_BACKENDS requires it)', () => {
+          throw new Error(`BMAE_TEST_BACKENDS requires ${backend}, but ${unavailable}`);
+        });
+      });
+    } else if (unavailable) {
+      describe.skip(`${name} on ${backend} (skipped: ${unavailable})`, () => body(backend));
+    } else {
+      describe(`${name} on ${backend}`, () => {
+        beforeAll(async () => {
+          tf.env().set('PROD', true);
+          await selectBackend({ name: backend, log: () => {} });
+        });
+        afterAll(() => selectBackend({ name: 'cpu', log: () => {} }));
+        body(backend);
+      });
+    }
+  }
 }

@@ -21,4 +21,6 @@ export const commandLoaders: Readonly<Record<string, () => CommandModule>> = {
   run: () => require('./run') as typeof import('./run'),
   submit: () => require('./submit') as typeof import('./submit'),
   jobs: () => require('./jobs') as typeof import('./jobs'),
+  setup: () => require('./setup') as typeof import('./setup'),
+  backends: () => require('./backends') as typeof import('./backends'),
 };

@@ -44,6 +44,7 @@ export async function runPretrainCommand(options: PretrainCommandOptions, log: (
       outDir: options.out,
       resume: options.resume,
       backend: backend.name,
+      device: backend.device,
       bmaeVersion: BMAE_VERSION,
       command: commandLine(),
       stopAfterEpoch,
