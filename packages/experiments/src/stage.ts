@@ -36,6 +36,8 @@ export interface StageRecord {
   /** seeds run by this stage: 0..seeds-1 (fine-tuning may run fewer than the experiment has) */
   seeds: number;
   backend: string;
+  /** what the backend computed with, when it says (native: its GEMM, OpenBLAS or builtin + ISA) */
+  backendDetail?: string;
   /** wall time of the whole stage */
   seconds: number;
   /** images processed per second (pre-training: training images; evaluation: feature extraction + training) */
@@ -348,7 +350,7 @@ export async function runStage(options: StageOptions): Promise<StageRecord> {
   const data = await loadCifar10({ cacheDir: options.cacheDir, log });
   log(`${options.experiment} ${options.stage} (profile ${options.profile}, ${seeds} seed${seeds > 1 ? 's' : ''}) on ${backend.name}: data ${data.source}`);
   const outcome = options.stage === 'pretrain' ? { ...(await runPretrainStage(ctx, data, backend.name)), status: 'done' as const } : await runEvalStage(ctx, options.stage, pretrainedFrom, data, backend.name);
-  const record: StageRecord = { ...base, backend: backend.name, seconds: (performance.now() - started) / 1000, ...outcome, createdAt: new Date().toISOString() };
+  const record: StageRecord = { ...base, backend: backend.name, ...(backend.detail ? { backendDetail: backend.detail } : {}), seconds: (performance.now() - started) / 1000, ...outcome, createdAt: new Date().toISOString() };
   writeStageRecord(dir, record);
   log(`${options.experiment} ${options.stage}: ${record.status} in ${record.seconds.toFixed(1)} s -> ${dir}`);
   return record;

@@ -3,7 +3,7 @@
  * test and benchmark, so that the choice, its fallbacks and the wasm work-arounds live in one place.
  *
  * Order (fastest first): tfjs-node-gpu, tfjs-node (libtensorflow; cannot install on every machine),
- * native (@bmae/tfjs-backend-native: OpenBLAS addon, when it builds), wasm (one thread, SIMD), cpu
+ * native (@bmae/tfjs-backend-native: C++ addon with OpenBLAS or its built-in GEMM, when it builds), wasm (one thread, SIMD), cpu
  * (pure JavaScript). `name` or env BMAE_BACKEND forces one; a forced backend that fails to load is an
  * error, never a silent fallback.
  */
@@ -29,6 +29,8 @@ export interface BackendSelection {
   tfjsName: string;
   /** Faster backends that were tried first and failed, with the reason. */
   skipped: SkippedBackend[];
+  /** What the backend computes with, when it says: native's GEMM, e.g. 'gemm: builtin avx512 12x32 (...)'. */
+  detail?: string;
 }
 
 export interface SelectBackendOptions {
@@ -43,6 +45,8 @@ interface Candidate {
   tfjsName: string;
   /** Loads the package that registers the backend (throws when it cannot load). */
   load(): void;
+  /** One line on what it computes with (after load). */
+  describe?(): string;
 }
 
 // Plain `require` inside load(): an optional package that is absent or whose addon fails must only
@@ -50,7 +54,12 @@ interface Candidate {
 const CANDIDATES: readonly Candidate[] = [
   { name: 'tfjs-node-gpu', tfjsName: 'tensorflow', load: () => require('@tensorflow/tfjs-node-gpu') },
   { name: 'tfjs-node', tfjsName: 'tensorflow', load: () => require('@tensorflow/tfjs-node') },
-  { name: 'native', tfjsName: 'native', load: () => require('@bmae/tfjs-backend-native') },
+  {
+    name: 'native',
+    tfjsName: 'native',
+    load: () => require('@bmae/tfjs-backend-native'),
+    describe: () => `gemm: ${(require('@bmae/tfjs-backend-native') as { gemmInfo(): string }).gemmInfo()}`,
+  },
   {
     name: 'wasm',
     tfjsName: 'wasm',
@@ -120,10 +129,12 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
       skipped.push({ name: candidate.name, reason });
       continue;
     }
-    const selection: BackendSelection = { name: candidate.name, tfjsName: candidate.tfjsName, skipped };
+    const detail = candidate.describe?.();
+    const selection: BackendSelection = { name: candidate.name, tfjsName: candidate.tfjsName, skipped, ...(detail ? { detail } : {}) };
     const summary =
       `backend: ${selection.name}` +
       (forced ? ' (forced)' : '') +
+      (detail ? ` (${detail})` : '') +
       (skipped.length ? `; skipped ${skipped.map((s) => `${s.name} (${s.reason})`).join(', ')}` : '');
     if (summary !== lastPrinted) log(summary);
     lastPrinted = summary;
