@@ -1,4 +1,9 @@
 {
+  "variables": {
+    "bmae_blas%": "openblas",
+    "bmae_openblas_include%": "/usr/include/x86_64-linux-gnu/openblas-pthread",
+    "bmae_openblas_lib%": ""
+  },
   "targets": [
     {
       "target_name": "bmae_native",
@@ -8,15 +13,27 @@
         "native/elementwise.cc",
         "native/reduce.cc",
         "native/copy.cc",
-        "native/matmul.cc"
+        "native/matmul.cc",
+        "native/gemm.cc",
+        "native/gemm_builtin.cc",
+        "native/gemm_kernel_x86.cc",
+        "native/gemm_kernel_neon.cc",
+        "native/gemm_kernel_scalar.cc",
+        "native/gemm_napi.cc"
       ],
       "include_dirs": [
-        "<!(node -p \"require('node-addon-api').include_dir\")",
-        "/usr/include/x86_64-linux-gnu/openblas-pthread",
-        "/usr/include/openblas"
+        "<!(node -p \"require('node-addon-api').include_dir\")"
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
-      "libraries": ["-lopenblas", "-lpthread"],
+      "libraries": ["-lpthread"],
+      "conditions": [
+        ["bmae_blas=='openblas'", {
+          "defines": ["BMAE_GEMM_OPENBLAS=1"],
+          "include_dirs": ["<(bmae_openblas_include)", "/usr/include/openblas"],
+          "libraries": ["-lopenblas"],
+          "conditions": [["bmae_openblas_lib!=''", {"libraries": ["-L<(bmae_openblas_lib)", "-Wl,-rpath,<(bmae_openblas_lib)"]}]]
+        }]
+      ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-O3", "-march=native", "-fno-math-errno", "-fexceptions"]

@@ -1,7 +1,6 @@
 // Node-API bindings. Every function takes the cpu backend's Float32Arrays as they are (no copies),
 // checks that the sizes it is told agree with the buffers (a wrong size would be a memory error,
 // so it is a thrown RangeError instead), and computes synchronously on the thread pool.
-#include <cblas.h>
 #include <malloc.h>
 #include <napi.h>
 
@@ -9,10 +8,14 @@
 #include <cstdlib>
 #include <string>
 
+#include "gemm.h"
 #include "kernels.h"
 #include "thread_pool.h"
 
 namespace bmae {
+
+// gemm_napi.cc: gemmInfo, builtinIsas, sgemm.
+void registerGemm(Napi::Env env, Napi::Object exports);
 
 namespace {
 
@@ -217,7 +220,8 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
 Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), getThreads()); }
 
 Napi::Value BlasConfig(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), openblas_get_config());
+  const std::string config = openblasConfig();
+  return Napi::String::New(info.Env(), config.empty() ? gemmInfo() : config);
 }
 
 // Tensors are short-lived multi-megabyte Float32Arrays that V8 allocates with calloc. With glibc's
@@ -243,6 +247,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("blasConfig", Napi::Function::New(env, BlasConfig));
+  registerGemm(env, exports);
   return exports;
 }
 

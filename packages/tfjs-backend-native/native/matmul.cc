@@ -1,9 +1,9 @@
-// Batched matrix multiplication through OpenBLAS cblas_sgemm (row-major).
-#include <cblas.h>
+// Batched matrix multiplication through the addon's sgemm (gemm.h: OpenBLAS or the built-in one).
 
 #include <algorithm>
 #include <cstring>
 
+#include "gemm.h"
 #include "kernels.h"
 #include "thread_pool.h"
 
@@ -27,10 +27,7 @@ void gemm(const float* a, const float* b, float* c, int64_t M, int64_t N, int64_
     if (bias == nullptr) std::fill(c, c + M * N, 0.0f);
     return;
   }
-  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-              static_cast<blasint>(M), static_cast<blasint>(N), static_cast<blasint>(K), 1.0f, a,
-              static_cast<blasint>(transA ? M : K), b, static_cast<blasint>(transB ? K : N), beta, c,
-              static_cast<blasint>(N));
+  sgemm(transA, transB, M, N, K, 1.0f, a, transA ? M : K, b, transB ? K : N, beta, c, N);
 }
 
 }  // namespace
@@ -51,12 +48,12 @@ void batchMatMul(const float* a, const float* b, float* c, int64_t batch, const 
   if (threads > 1 && M * N * K <= kSmallGemm && batch >= threads) {
     // Many small products (attention heads): one single-threaded sgemm per matrix, matrices spread
     // over our pool. OpenBLAS is told to stay single-threaded meanwhile so the calls never nest.
-    openblas_set_num_threads(1);
+    gemmSetThreads(1);
     parallelFor(batch, 1, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i)
         gemm(a + aIndex[i] * aSize, b + bIndex[i] * bSize, c + i * cSize, M, N, K, transA, transB, bias);
     });
-    openblas_set_num_threads(threads);
+    gemmSetThreads(threads);
     return;
   }
   for (int64_t i = 0; i < batch; ++i)

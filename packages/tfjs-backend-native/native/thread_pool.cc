@@ -1,10 +1,10 @@
 #include "thread_pool.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
+
+#include "gemm.h"
 
 namespace bmae {
 
@@ -111,7 +111,7 @@ void setThreads(int threads) {
   auto& slot = poolSlot();
   if (slot && slot->threads() == threads) return;
   slot.reset(new ThreadPool(threads));
-  openblas_set_num_threads(threads);
+  gemmSetThreads(threads);
 }
 
 int getThreads() { return pool().threads(); }

@@ -46,7 +46,7 @@ class ThreadPool {
 /** The process-wide pool (size from setThreads / BMAE_THREADS). */
 ThreadPool& pool();
 
-/** Sets the thread count of the pool and of OpenBLAS. */
+/** Sets the thread count of the pool and of the GEMM library (gemmSetThreads). */
 void setThreads(int threads);
 int getThreads();
 

@@ -1,7 +1,6 @@
 /**
  * Loads the compiled Node-API addon (build/Release/bmae_native.node) and types its functions.
- * Loading fails with one clear error when the addon was not built (no compiler / no OpenBLAS at
- * install time): backend selection reports that message as the reason 'native' was skipped.
+ * Loading fails with one clear error when the addon was not built (no compiler at install time): backend selection reports that message as the reason 'native' was skipped.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -30,13 +29,28 @@ export interface NativeAddon {
   setThreads(threads: number): void;
   getThreads(): number;
   blasConfig(): string;
+  /** Which GEMM backs batchMatMul: "openblas <config>" or "builtin <isa> <MRxNR> (<blocking>)". */
+  gemmInfo(): string;
+  /** The built-in GEMM's micro-kernels this CPU runs, best first (e.g. ['avx512', 'avx2', 'scalar']). */
+  builtinIsas(): string[];
+  /**
+   * c = alpha * op(a) x op(b) + beta * c, row-major with row strides lda/ldb/ldc; impl: 'default' (what
+   * batchMatMul uses), 'openblas' (throws in a build without it), 'builtin' (best ISA) or 'builtin:<isa>'.
+   */
+  sgemm(impl: string, transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+    a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number): void;
 }
 
-/** Where node-gyp puts the addon (the package's gitignored build/ folder). */
-export const ADDON_PATH = path.resolve(__dirname, '..', 'build', 'Release', 'bmae_native.node');
+/**
+ * Where node-gyp puts the addon (the package's gitignored build/ folder), or env BMAE_NATIVE_ADDON: another
+ * build of it (e.g. `scripts/build-addon.js --out DIR` with BMAE_NATIVE_BLAS=builtin, as CI tests it).
+ */
+export const ADDON_PATH = process.env.BMAE_NATIVE_ADDON
+  ? path.resolve(process.env.BMAE_NATIVE_ADDON)
+  : path.resolve(__dirname, '..', 'build', 'Release', 'bmae_native.node');
 
-/** The build script's log (written by scripts/build-addon.js). */
-export const BUILD_LOG_PATH = path.resolve(__dirname, '..', 'build', 'native-build.log');
+/** The build script's log (written by scripts/build-addon.js next to Release/). */
+export const BUILD_LOG_PATH = path.resolve(path.dirname(ADDON_PATH), '..', 'native-build.log');
 
 function load(): NativeAddon {
   if (!fs.existsSync(ADDON_PATH)) {
@@ -44,7 +58,7 @@ function load(): NativeAddon {
     throw new Error(
       `@bmae/tfjs-backend-native: the native addon is not built (${ADDON_PATH} does not exist).${log} ` +
         'It is built by `npm ci` (root postinstall) or `npm run build:addon -w @bmae/tfjs-backend-native`, ' +
-        'which needs g++, make, python3 and libopenblas-dev.',
+        'which needs g++, make and python3 (and uses libopenblas-dev when present).',
     );
   }
   try {

@@ -98,18 +98,30 @@ export function registerNativeBackend(): void {
   for (const k of native) registerKernel({ ...k, kernelFunc: unsharing(k.kernelFunc) });
 }
 
-/** Threads used by the kernels and OpenBLAS (env BMAE_THREADS, default: all cores). */
+/** Threads used by the kernels and the GEMM (env BMAE_THREADS, default: all cores). */
 export function getThreads(): number {
   return addon.getThreads();
 }
 
-/** Changes the thread count of the pool and of OpenBLAS (>= 1). */
+/** Changes the thread count of the pool and of the GEMM (>= 1). */
 export function setThreads(threads: number): void {
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`setThreads: threads must be an integer >= 1, got ${threads}`);
   addon.setThreads(threads);
 }
 
-/** OpenBLAS's build description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Cooperlake MAX_THREADS=64". */
+/**
+ * OpenBLAS's build description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Cooperlake MAX_THREADS=64"; in a build
+ * without OpenBLAS, gemmInfo().
+ */
 export function blasConfig(): string {
   return addon.blasConfig();
+}
+
+/**
+ * Which GEMM the matmul kernels use: "openblas <its config>" or "builtin <isa> <MRxNR> (<blocking>)",
+ * e.g. "builtin avx512 12x32 (kc 256, mc 192, nc 4096)". Chosen when the addon is built (BMAE_NATIVE_BLAS);
+ * the built-in one's ISA when it loads (BMAE_GEMM_ISA picks a lesser one).
+ */
+export function gemmInfo(): string {
+  return addon.gemmInfo();
 }

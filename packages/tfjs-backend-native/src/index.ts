@@ -6,7 +6,7 @@
 import { registerNativeBackend } from './backend';
 
 export { ADDON_PATH } from './addon';
-export { BACKEND_NAME, NativeBackend, blasConfig, getThreads, registerNativeBackend, setThreads } from './backend';
+export { BACKEND_NAME, NativeBackend, blasConfig, gemmInfo, getThreads, registerNativeBackend, setThreads } from './backend';
 export { adamWUpdate, zeroMoments } from './optimizer';
 export type { AdamWHyper, AdamWMoments } from './optimizer';
 

@@ -6,7 +6,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 
-const ADDON = path.resolve(__dirname, '..', 'build', 'Release', 'bmae_native.node');
+// As addon.ts: env BMAE_NATIVE_ADDON tests another build (CI: the built-in-GEMM one).
+const ADDON = process.env.BMAE_NATIVE_ADDON
+  ? path.resolve(process.env.BMAE_NATIVE_ADDON)
+  : path.resolve(__dirname, '..', 'build', 'Release', 'bmae_native.node');
 
 /** True when the addon exists; the suites then load the package (which registers 'native'). */
 export const addonBuilt = fs.existsSync(ADDON);

@@ -3,7 +3,7 @@
  * test and benchmark, so that the choice, its fallbacks and the wasm work-arounds live in one place.
  *
  * Order (fastest first): tfjs-node-gpu (only when TensorFlow really lists a GPU), native
- * (@bmae/tfjs-backend-native: OpenBLAS addon, when it builds), tfjs-node (TensorFlow on the CPU, after
+ * (@bmae/tfjs-backend-native: C++ addon with OpenBLAS or its built-in GEMM, when it builds), tfjs-node (TensorFlow on the CPU, after
  * `bmae setup tensorflow`), wasm (one thread, SIMD), cpu (pure JavaScript). native comes before
  * tfjs-node because it was faster on the same CPU in the same run (DeiT-Tiny MAE step, batch 64:
  * 66 vs 53 img/s with a pixel target, 43 vs 39 with a feature target; tools/bench/mae-step.ts).
@@ -36,6 +36,8 @@ export interface BackendSelection {
   device: DeviceInfo;
   /** Faster backends that were tried first and failed, with the reason. */
   skipped: SkippedBackend[];
+  /** What the backend computes with, when it says: native's GEMM, e.g. 'gemm: builtin avx512 12x32 (...)'. */
+  detail?: string;
 }
 
 export interface SelectBackendOptions {
@@ -105,7 +107,7 @@ const CANDIDATES: readonly Candidate[] = [
     load: () => require('@bmae/tfjs-backend-native'),
     device: () => {
       const native = require('@bmae/tfjs-backend-native') as typeof import('@bmae/tfjs-backend-native');
-      return cpuDevice(native.getThreads(), { blas: native.blasConfig() });
+      return cpuDevice(native.getThreads(), { blas: native.blasConfig(), gemm: native.gemmInfo() });
     },
   },
   {

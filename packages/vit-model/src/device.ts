@@ -16,6 +16,8 @@ export interface DeviceInfo {
   threads: number | null;
   /** native: OpenBLAS's build description. */
   blas?: string;
+  /** native: the GEMM it multiplies with, OpenBLAS or its built-in one (+ ISA and blocking). */
+  gemm?: string;
   /** tfjs-node(-gpu): the TensorFlow version the binding runs (TF_Version). */
   tensorflow?: string;
 }
@@ -41,7 +43,7 @@ export function nvidiaGpuName(): string | undefined {
   return `${name} (${memory}, driver ${driver})`;
 }
 
-export function cpuDevice(threads: number | null, extra: Pick<DeviceInfo, 'blas' | 'tensorflow'> = {}): DeviceInfo {
+export function cpuDevice(threads: number | null, extra: Pick<DeviceInfo, 'blas' | 'gemm' | 'tensorflow'> = {}): DeviceInfo {
   return { kind: 'cpu', name: cpuModel(), cores: os.availableParallelism(), threads, ...extra };
 }
 
@@ -52,6 +54,6 @@ export function gpuDevice(tensorflow: string | undefined): DeviceInfo {
 /** One line for logs: "CPU AMD EPYC 7B13 (2 threads)", "GPU NVIDIA H100 ... (TensorFlow 2.21.0)". */
 export function describeDevice(device: DeviceInfo): string {
   const threads = device.threads === null ? '' : `${device.threads} thread${device.threads === 1 ? '' : 's'}`;
-  const parts = [threads, device.tensorflow ? `TensorFlow ${device.tensorflow}` : ''].filter(Boolean);
+  const parts = [threads, device.gemm ? `gemm: ${device.gemm}` : '', device.tensorflow ? `TensorFlow ${device.tensorflow}` : ''].filter(Boolean);
   return `${device.kind.toUpperCase()} ${device.name}${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }
