@@ -8,7 +8,8 @@
         "native/elementwise.cc",
         "native/reduce.cc",
         "native/copy.cc",
-        "native/matmul.cc"
+        "native/matmul.cc",
+        "native/fused.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
