@@ -2,6 +2,7 @@
  * The fused LayerNorm / GELU kernels against the composite of plain tfjs ops on the cpu backend,
  * values and gradients (the composite's gradients by autodiff), on odd, small and threaded shapes.
  */
+import '@tensorflow/tfjs'; // registers the gradients of the composite (tfjs-core alone has none)
 import * as tf from '@tensorflow/tfjs-core';
 
 import { describeNative, expectClose, expectSame, filled, runOnBoth } from './test-utils';
@@ -75,12 +76,19 @@ describeNative('fused kernels', () => {
     const b = tf.zeros([192]);
     const dy = tf.tensor(filled(17 * 192, 8), [17, 192]);
     const before = tf.memory().numTensors;
-    for (let i = 0; i < 3; i++) tf.tidy(() => [...layerNormBoth(x, w, b, dy), ...geluBoth(x, dy)]);
+    for (let i = 0; i < 3; i++) {
+      // Nothing returned from the scope: every output and saved tensor (xhat, rstd) must be freed by it.
+      tf.tidy(() => {
+        layerNormBoth(x, w, b, dy);
+        geluBoth(x, dy);
+      });
+    }
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([x, w, b, dy]);
   });
 
   it('rejects non-float32 input', () => {
+    tf.setBackend('native'); // a failed comparison above may have left 'cpu' active
     const x = tf.tensor([1, 2, 3], [3], 'int32');
     expect(() => tf.engine().runKernel(NAMES.gelu, { x })).toThrow(/float32/);
     x.dispose();
