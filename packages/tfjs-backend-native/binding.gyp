@@ -19,7 +19,8 @@
         "native/gemm_kernel_x86.cc",
         "native/gemm_kernel_neon.cc",
         "native/gemm_kernel_scalar.cc",
-        "native/gemm_napi.cc"
+        "native/gemm_napi.cc",
+        "native/fused.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -2,7 +2,7 @@
  * Benchmark (not a test): kernel throughput of the 'native' backend against wasm and cpu.
  *
  *   npx tsx tools/bench/native-kernels.ts [--backends native,wasm,cpu] [--threads N] [--json]
- *   npx tsx tools/bench/native-kernels.ts --profile-mae [--backends native] [--steps 3] [--native-adamw]
+ *   npx tsx tools/bench/native-kernels.ts --profile-mae [--backends native] [--steps 3] [--native-adamw] [--composite]
  *
  * matMul: GFLOP/s (2*M*N*K per product) on the shapes of a DeiT-Tiny MAE step at batch 64
  * (1088 encoder tokens x 192 -> 768, 4160 decoder tokens x 128 -> 512, attention heads), every
@@ -14,14 +14,16 @@
  * --profile-mae: where the time of a DeiT-Tiny MAE pre-training step (batch 64, pixel target) goes,
  * per kernel (wall ms per step, calls, the costliest input shapes), with tf.train.adam or, with
  * --native-adamw, the native adamWUpdate. Kernel functions are wrapped with timers, so the numbers
- * are the backend's own cost plus the wrapper (a few microseconds per call).
+ * are the backend's own cost plus the wrapper (a few microseconds per call). --composite unregisters
+ * the backend's fused LayerNorm / GELU kernels first, so the model runs their composites (the step as
+ * before the fused kernels, for a comparison in one invocation).
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs'; // gradients (for --profile-mae)
 import { Rng } from '@bmae/data';
-import { createMaeParams, forwardLoss, forwardMae, maeConfig, patchify, randomMasking, trainableVariables } from '@bmae/vit-model';
+import { FUSED_KERNEL_NAMES, createMaeParams, forwardLoss, forwardMae, maeConfig, patchify, randomMasking, trainableVariables } from '@bmae/vit-model';
 
 interface Row {
   backend: string;
@@ -170,7 +172,8 @@ async function profileMae(backend: string, steps: number, nativeAdamW: boolean):
   const ms = (performance.now() - t0) / steps;
   const cpu = process.cpuUsage(cpu0);
   const kernelMs = [...stats.values()].reduce((a, s) => a + s.ms, 0) / steps;
-  console.log(`MAE step (deit-tiny, batch ${batch}, ${nativeAdamW ? 'native adamWUpdate' : 'tf.train.adam'}) on ${backend}: ` +
+  const fused = tf.getKernel(FUSED_KERNEL_NAMES.layerNorm, backend) ? 'fused LayerNorm/GELU' : 'composite LayerNorm/GELU';
+  console.log(`MAE step (deit-tiny, batch ${batch}, ${nativeAdamW ? 'native adamWUpdate' : 'tf.train.adam'}, ${fused}, OPENBLAS_THREAD_TIMEOUT=${process.env.OPENBLAS_THREAD_TIMEOUT ?? 'unset'}) on ${backend}: ` +
     `${ms.toFixed(0)} ms/step = ${((batch / ms) * 1000).toFixed(1)} img/s; kernels ${kernelMs.toFixed(0)} ms; ` +
     `process cpu user ${(cpu.user / 1000 / steps).toFixed(0)} + sys ${(cpu.system / 1000 / steps).toFixed(0)} ms/step`);
   for (const [name, s] of [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 20)) {
@@ -188,6 +191,7 @@ async function main(): Promise<void> {
       json: { type: 'boolean', default: false },
       'profile-mae': { type: 'boolean', default: false },
       'native-adamw': { type: 'boolean', default: false },
+      composite: { type: 'boolean', default: false },
       steps: { type: 'string', default: '3' },
     },
   });
@@ -196,7 +200,10 @@ async function main(): Promise<void> {
     for (const backend of values.backends.split(',').map((s) => s.trim())) {
       const skipped = await loadBackend(backend);
       if (skipped !== undefined) console.log(`${backend}: skipped (${skipped})`);
-      else await profileMae(backend, Number(values.steps), values['native-adamw']);
+      else {
+        if (values.composite) for (const name of Object.values(FUSED_KERNEL_NAMES)) if (tf.getKernel(name, backend)) tf.unregisterKernel(name, backend);
+        await profileMae(backend, Number(values.steps), values['native-adamw']);
+      }
     }
     return;
   }

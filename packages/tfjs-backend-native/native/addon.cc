@@ -189,6 +189,71 @@ Napi::Value BatchMatMul(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// layerNorm(x, weight, bias, rows, width, eps, y, xhat, rstd)
+Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
+  auto x = floats(info, 0, "x");
+  auto weight = floats(info, 1, "weight");
+  auto bias = floats(info, 2, "bias");
+  const int64_t rows = integer(info, 3, "rows"), width = integer(info, 4, "width");
+  const double eps = number(info, 5, "eps");
+  auto y = floats(info, 6, "y");
+  auto xhat = floats(info, 7, "xhat");
+  auto rstd = floats(info, 8, "rstd");
+  const Napi::Env env = info.Env();
+  requireLength(env, x, rows * width, "x");
+  requireLength(env, weight, width, "weight");
+  requireLength(env, bias, width, "bias");
+  requireLength(env, y, rows * width, "y");
+  requireLength(env, xhat, rows * width, "xhat");
+  requireLength(env, rstd, rows, "rstd");
+  layerNormForward(x.Data(), weight.Data(), bias.Data(), rows, width, static_cast<float>(eps), y.Data(), xhat.Data(),
+                   rstd.Data());
+  return env.Undefined();
+}
+
+// layerNormGrad(dy, xhat, rstd, weight, rows, width, dx, dweight, dbias)
+Napi::Value LayerNormGrad(const Napi::CallbackInfo& info) {
+  auto dy = floats(info, 0, "dy");
+  auto xhat = floats(info, 1, "xhat");
+  auto rstd = floats(info, 2, "rstd");
+  auto weight = floats(info, 3, "weight");
+  const int64_t rows = integer(info, 4, "rows"), width = integer(info, 5, "width");
+  auto dx = floats(info, 6, "dx");
+  auto dweight = floats(info, 7, "dweight");
+  auto dbias = floats(info, 8, "dbias");
+  const Napi::Env env = info.Env();
+  requireLength(env, dy, rows * width, "dy");
+  requireLength(env, xhat, rows * width, "xhat");
+  requireLength(env, rstd, rows, "rstd");
+  requireLength(env, weight, width, "weight");
+  requireLength(env, dx, rows * width, "dx");
+  requireLength(env, dweight, width, "dweight");
+  requireLength(env, dbias, width, "dbias");
+  layerNormBackward(dy.Data(), xhat.Data(), rstd.Data(), weight.Data(), rows, width, dx.Data(), dweight.Data(),
+                    dbias.Data());
+  return env.Undefined();
+}
+
+// gelu(x, y)
+Napi::Value Gelu(const Napi::CallbackInfo& info) {
+  auto x = floats(info, 0, "x");
+  auto y = floats(info, 1, "y");
+  requireLength(info.Env(), y, x.ElementLength(), "y");
+  gelu(x.Data(), y.Data(), x.ElementLength());
+  return info.Env().Undefined();
+}
+
+// geluGrad(x, dy, dx)
+Napi::Value GeluGrad(const Napi::CallbackInfo& info) {
+  auto x = floats(info, 0, "x");
+  auto dy = floats(info, 1, "dy");
+  auto dx = floats(info, 2, "dx");
+  requireLength(info.Env(), dy, x.ElementLength(), "dy");
+  requireLength(info.Env(), dx, x.ElementLength(), "dx");
+  geluGrad(x.Data(), dy.Data(), dx.Data(), x.ElementLength());
+  return info.Env().Undefined();
+}
+
 // adamW(param, m, v, grad, paramOut, mOut, vOut, lr, beta1, beta2, eps, weightDecay, bc1, bc2)
 Napi::Value AdamW(const Napi::CallbackInfo& info) {
   auto param = floats(info, 0, "param");
@@ -244,6 +309,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
   exports.Set("batchMatMul", Napi::Function::New(env, BatchMatMul));
   exports.Set("adamW", Napi::Function::New(env, AdamW));
+  exports.Set("layerNorm", Napi::Function::New(env, LayerNorm));
+  exports.Set("layerNormGrad", Napi::Function::New(env, LayerNormGrad));
+  exports.Set("gelu", Napi::Function::New(env, Gelu));
+  exports.Set("geluGrad", Napi::Function::New(env, GeluGrad));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("blasConfig", Napi::Function::New(env, BlasConfig));

@@ -41,6 +41,24 @@ void batchMatMul(const float* a, const float* b, float* c, int64_t batch, const 
                  const int32_t* bIndex, int64_t M, int64_t N, int64_t K, bool transA, bool transB,
                  const float* bias);
 
+/**
+ * LayerNorm over rows of width values (biased variance): y = xhat * weight + bias with
+ * xhat = (x - mean) * rstd, rstd = 1 / sqrt(var + eps). Writes y, xhat [rows, width] and rstd [rows].
+ */
+void layerNormForward(const float* x, const float* weight, const float* bias, int64_t rows, int64_t width,
+                      float eps, float* y, float* xhat, float* rstd);
+
+/**
+ * Its gradients from the saved xhat, rstd: g = dy * weight, dx = rstd (g - mean(g) - xhat mean(g xhat)),
+ * dweight = sum over rows of dy xhat, dbias = sum over rows of dy.
+ */
+void layerNormBackward(const float* dy, const float* xhat, const float* rstd, const float* weight, int64_t rows,
+                       int64_t width, float* dx, float* dweight, float* dbias);
+
+/** Exact (erf) GELU, y = x Phi(x), and its gradient dx = dy (Phi(x) + x phi(x)). */
+void gelu(const float* x, float* y, int64_t n);
+void geluGrad(const float* x, const float* dy, float* dx, int64_t n);
+
 /** AdamW (Loshchilov & Hutter 2019, PyTorch's torch.optim.AdamW order of operations), elementwise. */
 // Doubles: 1 - beta2 in float32 would be off by ~5e-5 relative (0.999f is not 0.999).
 struct AdamWParams {

@@ -26,6 +26,12 @@ export interface NativeAddon {
   batchMatMul(a: Float32Array, b: Float32Array, c: Float32Array, aIndex: Int32Array, bIndex: Int32Array, M: number, N: number, K: number, transA: boolean, transB: boolean, bias: Float32Array | null): void;
   adamW(param: Float32Array, m: Float32Array, v: Float32Array, grad: Float32Array, paramOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
     lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, biasCorrection1: number, biasCorrection2: number): void;
+  /** LayerNorm of x [rows, width] -> y, xhat [rows, width], rstd [rows]. */
+  layerNorm(x: Float32Array, weight: Float32Array, bias: Float32Array, rows: number, width: number, eps: number, y: Float32Array, xhat: Float32Array, rstd: Float32Array): void;
+  /** Its gradients -> dx [rows, width], dweight [width], dbias [width]. */
+  layerNormGrad(dy: Float32Array, xhat: Float32Array, rstd: Float32Array, weight: Float32Array, rows: number, width: number, dx: Float32Array, dweight: Float32Array, dbias: Float32Array): void;
+  gelu(x: Float32Array, y: Float32Array): void;
+  geluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   setThreads(threads: number): void;
   getThreads(): number;
   blasConfig(): string;
@@ -52,6 +58,20 @@ export const ADDON_PATH = process.env.BMAE_NATIVE_ADDON
 /** The build script's log (written by scripts/build-addon.js next to Release/). */
 export const BUILD_LOG_PATH = path.resolve(path.dirname(ADDON_PATH), '..', 'native-build.log');
 
+/**
+ * OpenBLAS's idle workers spin (sched_yield in a loop) for 2^28 cycles after every call before they
+ * sleep. A training step makes thousands of small calls, so between them the worker spins, and on a
+ * shared machine every yield is a syscall: that was most of the step's system time (measured in the
+ * README). 2^4 cycles makes them sleep at once; a wake-up costs a few microseconds, which the sgemm
+ * shapes here amortise. OpenBLAS reads the variable once, when the library initialises, i.e. when
+ * the addon is first loaded: it must be set before require. A value the user set is kept.
+ */
+export const OPENBLAS_THREAD_TIMEOUT_DEFAULT = '4';
+
+function configureOpenBlas(): void {
+  if (process.env.OPENBLAS_THREAD_TIMEOUT === undefined) process.env.OPENBLAS_THREAD_TIMEOUT = OPENBLAS_THREAD_TIMEOUT_DEFAULT;
+}
+
 function load(): NativeAddon {
   if (!fs.existsSync(ADDON_PATH)) {
     const log = fs.existsSync(BUILD_LOG_PATH) ? ` The last build failed; see ${BUILD_LOG_PATH}.` : '';
@@ -61,6 +81,7 @@ function load(): NativeAddon {
         'which needs g++, make and python3 (and uses libopenblas-dev when present).',
     );
   }
+  configureOpenBlas();
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(ADDON_PATH) as NativeAddon;

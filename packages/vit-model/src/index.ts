@@ -6,6 +6,7 @@ export * from './params';
 export * from './patchify';
 export * from './masking';
 export * from './layers';
+export * from './fused';
 export * from './mae';
 export * from './classifier';
 export * from './testing';

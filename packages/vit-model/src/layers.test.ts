@@ -1,7 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@bmae/data';
 import { selectBackend } from './backend';
+import { hasFusedKernel } from './fused';
 import { gelu, layerNormOp } from './layers';
+
+/** 'native' too where its addon is built: there the layers run its fused kernels, elsewhere their composites. */
+const nativeBuilt = (() => {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('@bmae/tfjs-backend-native');
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 const hostNormal = (seed: number, shape: number[]) => tf.tensor(Rng.fromSeed(seed).fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape);
 
@@ -9,9 +21,25 @@ function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 }
 
-describe.each(['cpu', 'wasm'] as const)('custom-gradient layers on %s', (backend) => {
+describe.each(['cpu', 'wasm', ...(nativeBuilt ? ['native' as const] : [])] as const)('custom-gradient layers on %s', (backend) => {
   beforeAll(() => selectBackend({ name: backend, log: () => {} }));
   afterAll(() => selectBackend({ name: 'cpu', log: () => {} }));
+
+  it(`runs the fused kernels only where the backend registers them (${backend === 'native' ? 'fused' : 'composite'})`, () => {
+    for (const kernel of ['layerNorm', 'layerNormGrad', 'gelu', 'geluGrad'] as const) expect(hasFusedKernel(kernel)).toBe(backend === 'native');
+  });
+
+  it('LayerNorm and GELU do not leak, forward and backward', () => {
+    const x = hostNormal(5, [2, 17, 192]);
+    const w = hostNormal(6, [192]);
+    const b = hostNormal(7, [192]);
+    const step = () => tf.tidy(() => tf.grads((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(gelu(layerNormOp(xx, ww, bb, 1e-6))))([x, w, b]));
+    tf.dispose(step());
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) tf.dispose(step());
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, w, b]);
+  });
 
   it('GELU is the exact erf form: values and gradient', () => {
     const x = tf.tensor1d([-3, -1, 0, 0.5, 1, 2]);

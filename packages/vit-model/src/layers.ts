@@ -3,8 +3,11 @@
  * Dosovitskiy et al. 2021 / timm 0.4.12 as used by MAE): pre-norm blocks, qkv with bias, attention
  * scale dh^-0.5 applied to q k^T, exact (erf) GELU, LayerNorm with a configurable eps. Plain tfjs ops
  * only: every backend runs them unchanged; backend gaps are patched in backend.ts, never here.
+ * LayerNorm and GELU run a backend's fused kernel where it registers one (fused.ts), with the same
+ * closed-form gradients as their composites.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { hasFusedKernel, runFused } from './fused';
 import { param, type TensorMap } from './params';
 
 /**
@@ -43,19 +46,31 @@ export function layerNorm(params: TensorMap, prefix: string, x: tf.Tensor, eps: 
 export function layerNormOp(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
   const op = tf.customGrad((xIn, wIn, bIn, save) => {
     const [input, w, b] = [xIn, wIn, bIn] as tf.Tensor[];
-    const { mean, variance } = tf.moments(input, -1, true);
-    const rstd = tf.rsqrt(tf.add(variance, eps));
-    const xhat = tf.mul(tf.sub(input, mean), rstd);
+    const fused = hasFusedKernel('layerNorm');
+    let value: tf.Tensor, xhat: tf.Tensor, rstd: tf.Tensor;
+    if (fused) {
+      [value, xhat, rstd] = runFused('layerNorm', { x: input, weight: w, bias: b }, { eps });
+    } else {
+      const { mean, variance } = tf.moments(input, -1, true);
+      rstd = tf.rsqrt(tf.add(variance, eps));
+      xhat = tf.mul(tf.sub(input, mean), rstd);
+      value = tf.add(tf.mul(xhat, w), b);
+    }
     (save as tf.GradSaveFunc)([xhat, rstd, w]);
     return {
-      value: tf.add(tf.mul(xhat, w), b),
+      value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [savedXhat, savedRstd, savedW] = saved;
+        // The backend is the one of the forward pass (rstd's shape tells the paths apart: [...] vs [..., 1]).
+        if (fused && hasFusedKernel('layerNormGrad')) {
+          return runFused('layerNormGrad', { dy, xhat: savedXhat, rstd: savedRstd, weight: savedW });
+        }
         const width = savedW.shape[0];
+        const r = savedRstd.rank === dy.rank ? savedRstd : tf.expandDims(savedRstd, -1);
         const g = tf.mul(dy, savedW);
         const meanG = tf.mean(g, -1, true);
         const meanGx = tf.mean(tf.mul(g, savedXhat), -1, true);
-        const dx = tf.mul(tf.sub(tf.sub(g, meanG), tf.mul(savedXhat, meanGx)), savedRstd);
+        const dx = tf.mul(tf.sub(tf.sub(g, meanG), tf.mul(savedXhat, meanGx)), r);
         const rows = tf.reshape(dy, [-1, width]);
         const dw = tf.sum(tf.mul(rows, tf.reshape(savedXhat, [-1, width])), 0);
         const db = tf.sum(rows, 0);
@@ -83,9 +98,11 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 export const gelu = tf.customGrad((xIn, save) => {
   const x = xIn as tf.Tensor;
   (save as tf.GradSaveFunc)([x]);
+  const value = hasFusedKernel('gelu') ? runFused('gelu', { x })[0] : tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
   return {
-    value: tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)),
+    value,
     gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => {
+      if (hasFusedKernel('geluGrad')) return runFused('geluGrad', { x: saved, dy })[0];
       const cdf = tf.mul(tf.add(tf.erf(tf.mul(saved, Math.SQRT1_2)), 1), 0.5);
       const pdf = tf.mul(tf.exp(tf.mul(tf.square(saved), -0.5)), INV_SQRT_2PI);
       return tf.mul(dy, tf.add(cdf, tf.mul(saved, pdf)));
