@@ -54,6 +54,8 @@ export function gpuDevice(tensorflow: string | undefined): DeviceInfo {
 /** One line for logs: "CPU AMD EPYC 7B13 (2 threads)", "GPU NVIDIA H100 ... (TensorFlow 2.21.0)". */
 export function describeDevice(device: DeviceInfo): string {
   const threads = device.threads === null ? '' : `${device.threads} thread${device.threads === 1 ? '' : 's'}`;
-  const parts = [threads, device.gemm ? `gemm: ${device.gemm}` : '', device.tensorflow ? `TensorFlow ${device.tensorflow}` : ''].filter(Boolean);
+  // native's GEMM in short ('openblas', 'builtin avx512 12x32'); OpenBLAS's build line is device.blas
+  const gemm = device.gemm ? (device.gemm.startsWith('openblas') ? 'openblas' : device.gemm.split(' (')[0]) : '';
+  const parts = [threads, gemm ? `gemm: ${gemm}` : '', device.tensorflow ? `TensorFlow ${device.tensorflow}` : ''].filter(Boolean);
   return `${device.kind.toUpperCase()} ${device.name}${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }
