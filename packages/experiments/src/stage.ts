@@ -96,8 +96,17 @@ function subset(split: Split, perClass: number | undefined, numClasses: number):
   return perClass === undefined ? split : subsetSplit(split, stratifiedIndices(split.labels, perClass, numClasses));
 }
 
+/**
+ * The Nx task hash of this stage when it runs as its own Nx target (`<experiment>-<stage>`, env
+ * NX_TASK_HASH), else undefined: a stage run by a test or by hand inside another Nx task (e.g.
+ * `experiments:test`) must not take that task's hash for its own.
+ */
+function stageTaskHash(experiment: string, stage: string): string | undefined {
+  return process.env.NX_TASK_TARGET_TARGET === `${experiment}-${stage}` ? process.env.NX_TASK_HASH : undefined;
+}
+
 function writeStageRecord(dir: string, record: StageRecord): void {
-  const taskHash = process.env.NX_TASK_HASH;
+  const taskHash = stageTaskHash(record.experiment, record.stage);
   writeFileAtomic.sync(join(dir, 'stage.json'), `${JSON.stringify(taskHash ? { ...record, taskHash } : record, null, 2)}\n`);
 }
 
@@ -348,7 +357,7 @@ export async function runStage(options: StageOptions): Promise<StageRecord> {
   if (options.stage === 'pretrain') pretrainConfigFor(experiment, profile, 0, { experiment: options.experiment, profile: options.profile }); // validate before loading anything
   const root = resolve(options.runsDir ?? runsRoot());
   const dir = stageDir(root, options.profile, options.experiment, options.stage);
-  const done = stageDoneUnder(dir, process.env.NX_TASK_HASH);
+  const done = stageDoneUnder(dir, stageTaskHash(options.experiment, options.stage));
   if (done) {
     log(`${options.experiment} ${options.stage}: already done under task hash ${done.taskHash} (${join(dir, 'stage.json')}, ${done.createdAt}); not re-run`);
     return done;

@@ -49,7 +49,7 @@ describe('bmae knn / bmae linprobe', () => {
   it('the random-init baseline needs --preset; --checkpoint and --random-init exclude each other', async () => {
     const rand = await runKnnCommand(base({ checkpoint: undefined, randomInit: true, preset: 'micro', out: join(dir, 'rand') }), quiet);
     expect(rand.encoder).toEqual({ checkpoint: null, preset: 'micro' });
-    await expect(runKnnCommand(base({ checkpoint: undefined, randomInit: true, out: join(dir, 'x') }), quiet)).rejects.toThrow('a random-init encoder needs --preset');
+    await expect(runKnnCommand(base({ checkpoint: undefined, randomInit: true, out: join(dir, 'x') }), quiet)).rejects.toThrow('--random-init needs --preset');
     await expect(runKnnCommand(base({ randomInit: true }), quiet)).rejects.toThrow('give either --checkpoint FILE or --random-init');
     await expect(runKnnCommand(base({ k: '0' }), quiet)).rejects.toThrow('--k 0: must be at least 1');
     await expect(runKnnCommand(base({ pool: 'max' }), quiet)).rejects.toThrow('--pool max: choose cls or mean');
