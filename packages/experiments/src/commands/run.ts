@@ -20,6 +20,28 @@ export function threadsPerWorker(workers: number, cores: number = availableParal
   return Math.max(1, Math.floor(cores / workers));
 }
 
+/** What `bmae run` starts: the `npx` arguments of the Nx run and the BMAE_THREADS each stage gets. */
+export interface RunPlan {
+  args: string[];
+  threads: number;
+}
+
+/**
+ * The Nx run for a target with `--workers` stages at once. Threads: `--threads`, else the caller's
+ * BMAE_THREADS, else the cores split between the workers.
+ */
+export function planRun(spec: string, options: RunOptions, env: NodeJS.ProcessEnv = process.env, cores: number = availableParallelism()): RunPlan {
+  const target = parseTarget(spec, options);
+  const workers = parseInteger(options.workers, '--workers', 1);
+  const threads =
+    options.threads !== undefined ? parseInteger(options.threads, '--threads', 1)
+    : env.BMAE_THREADS ? parseInteger(env.BMAE_THREADS, 'BMAE_THREADS', 1)
+    : threadsPerWorker(workers, cores);
+  const id = [target.project, target.target, target.configuration].filter((p) => p !== undefined).join(':');
+  const overrides = Object.entries(target.overrides).map(([k, v]) => `--${k}=${v}`);
+  return { args: ['--no-install', 'nx', 'run', id, `--parallel=${workers}`, '--outputStyle=stream', ...overrides], threads };
+}
+
 export function register(program: Command): void {
   program
     .command('run')
@@ -30,12 +52,9 @@ export function register(program: Command): void {
     .option('--workers <n>', 'stages run at once', '1')
     .option('--threads <n>', 'BMAE_THREADS of each stage (default: env BMAE_THREADS, else cores / workers)')
     .action(async (spec: string, options: RunOptions) => {
-      const target = parseTarget(spec, options);
-      const workers = parseInteger(options.workers, '--workers', 1);
-      const threads = options.threads !== undefined ? parseInteger(options.threads, '--threads', 1) : process.env.BMAE_THREADS ? parseInteger(process.env.BMAE_THREADS, 'BMAE_THREADS', 1) : threadsPerWorker(workers);
-      const id = [target.project, target.target, target.configuration].filter((p) => p !== undefined).join(':');
-      const args = ['--no-install', 'nx', 'run', id, `--parallel=${workers}`, '--outputStyle=stream', ...Object.entries(target.overrides).map(([k, v]) => `--${k}=${v}`)];
-      console.error(`bmae run: ${id} with ${workers} worker${workers > 1 ? 's' : ''}, BMAE_THREADS=${threads} each: npx ${args.join(' ')}`);
+      const { args, threads } = planRun(spec, options);
+      const workers = Number(options.workers);
+      console.error(`bmae run: ${args[3]} with ${workers} worker${workers > 1 ? 's' : ''}, BMAE_THREADS=${threads} each: npx ${args.join(' ')}`);
       const child = spawn('npx', args, { cwd: WORKSPACE_ROOT, stdio: 'inherit', env: { ...process.env, BMAE_THREADS: String(threads) } });
       const code = await new Promise<number>((done) => child.on('close', (status, signal) => done(status ?? (signal ? 1 : 0))));
       process.exitCode = code;
