@@ -5,8 +5,9 @@
  * Order (fastest first): tfjs-node-gpu (only when TensorFlow really lists a GPU), native
  * (@bmae/tfjs-backend-native: C++ addon with OpenBLAS or its built-in GEMM, when it builds), tfjs-node (TensorFlow on the CPU, after
  * `bmae setup tensorflow`), wasm (one thread, SIMD), cpu (pure JavaScript). native comes before
- * tfjs-node because it was faster on the same CPU in the same run (DeiT-Tiny MAE step, batch 64:
- * 66 vs 53 img/s with a pixel target, 43 vs 39 with a feature target; tools/bench/mae-step.ts).
+ * tfjs-node because it is faster on the same CPU in the same run (MAE step, tools/bench/mae-step.ts,
+ * 2026-12-03: DeiT-Tiny batch 64, one thread, 51.5 vs 35.5 img/s with a pixel target, 31.6 vs 20.7
+ * with a feature target; 1.3-2.2x over both presets and thread counts, root README).
  * `name` or env BMAE_BACKEND forces one; a forced backend that fails to load is an error, never a
  * silent fallback.
  */
