@@ -20,7 +20,8 @@
         "native/gemm_kernel_neon.cc",
         "native/gemm_kernel_scalar.cc",
         "native/gemm_napi.cc",
-        "native/fused.cc"
+        "native/fused.cc",
+        "native/attention.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -3,6 +3,7 @@
  *
  *   npx tsx tools/bench/native-kernels.ts [--backends native,wasm,cpu] [--threads N] [--json]
  *   npx tsx tools/bench/native-kernels.ts --profile-mae [--backends native] [--steps 3] [--native-adamw] [--composite]
+ *       [--unfuse attention,attentionGrad]
  *
  * matMul: GFLOP/s (2*M*N*K per product) on the shapes of a DeiT-Tiny MAE step at batch 64
  * (1088 encoder tokens x 192 -> 768, 4160 decoder tokens x 128 -> 512, attention heads), every
@@ -15,8 +16,9 @@
  * per kernel (wall ms per step, calls, the costliest input shapes), with tf.train.adam or, with
  * --native-adamw, the native adamWUpdate. Kernel functions are wrapped with timers, so the numbers
  * are the backend's own cost plus the wrapper (a few microseconds per call). --composite unregisters
- * the backend's fused LayerNorm / GELU kernels first, so the model runs their composites (the step as
- * before the fused kernels, for a comparison in one invocation).
+ * the backend's fused kernels (LayerNorm, GELU, attention) first, so the model runs their composites (the
+ * step as before the fused kernels, for a comparison in one invocation); --unfuse does it for the listed
+ * ones only (keys of FUSED_KERNEL_NAMES).
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -172,7 +174,8 @@ async function profileMae(backend: string, steps: number, nativeAdamW: boolean):
   const ms = (performance.now() - t0) / steps;
   const cpu = process.cpuUsage(cpu0);
   const kernelMs = [...stats.values()].reduce((a, s) => a + s.ms, 0) / steps;
-  const fused = tf.getKernel(FUSED_KERNEL_NAMES.layerNorm, backend) ? 'fused LayerNorm/GELU' : 'composite LayerNorm/GELU';
+  const fusedNames = Object.entries(FUSED_KERNEL_NAMES).filter(([, name]) => tf.getKernel(name, backend)).map(([key]) => key);
+  const fused = `fused: ${fusedNames.join(', ') || 'none'}`;
   console.log(`MAE step (deit-tiny, batch ${batch}, ${nativeAdamW ? 'native adamWUpdate' : 'tf.train.adam'}, ${fused}, OPENBLAS_THREAD_TIMEOUT=${process.env.OPENBLAS_THREAD_TIMEOUT ?? 'unset'}) on ${backend}: ` +
     `${ms.toFixed(0)} ms/step = ${((batch / ms) * 1000).toFixed(1)} img/s; kernels ${kernelMs.toFixed(0)} ms; ` +
     `process cpu user ${(cpu.user / 1000 / steps).toFixed(0)} + sys ${(cpu.system / 1000 / steps).toFixed(0)} ms/step`);
@@ -192,6 +195,7 @@ async function main(): Promise<void> {
       'profile-mae': { type: 'boolean', default: false },
       'native-adamw': { type: 'boolean', default: false },
       composite: { type: 'boolean', default: false },
+      unfuse: { type: 'string', default: '' },
       steps: { type: 'string', default: '3' },
     },
   });
@@ -201,7 +205,13 @@ async function main(): Promise<void> {
       const skipped = await loadBackend(backend);
       if (skipped !== undefined) console.log(`${backend}: skipped (${skipped})`);
       else {
-        if (values.composite) for (const name of Object.values(FUSED_KERNEL_NAMES)) if (tf.getKernel(name, backend)) tf.unregisterKernel(name, backend);
+        const unfused = values.composite
+          ? Object.values(FUSED_KERNEL_NAMES)
+          : values.unfuse.split(',').filter((k) => k !== '').map((k) => {
+            if (!(k in FUSED_KERNEL_NAMES)) throw new Error(`--unfuse: '${k}' is not one of ${Object.keys(FUSED_KERNEL_NAMES).join(', ')}`);
+            return FUSED_KERNEL_NAMES[k as keyof typeof FUSED_KERNEL_NAMES];
+          });
+        for (const name of unfused) if (tf.getKernel(name, backend)) tf.unregisterKernel(name, backend);
         await profileMae(backend, Number(values.steps), values['native-adamw']);
       }
     }

@@ -254,6 +254,47 @@ Napi::Value GeluGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+AttentionShape attentionShape(const Napi::CallbackInfo& info, size_t i) {
+  AttentionShape s{integer(info, i, "batch"), integer(info, i + 1, "tokens"), integer(info, i + 2, "heads"),
+                   integer(info, i + 3, "headDim")};
+  if (s.heads < 1 || s.headDim < 1) throw Napi::RangeError::New(info.Env(), "heads and headDim must be >= 1");
+  return s;
+}
+
+// attention(qkv, batch, tokens, heads, headDim, scale, out, probs)
+Napi::Value Attention(const Napi::CallbackInfo& info) {
+  auto qkv = floats(info, 0, "qkv");
+  const AttentionShape s = attentionShape(info, 1);
+  const double scale = number(info, 5, "scale");
+  auto out = floats(info, 6, "out");
+  auto probs = floats(info, 7, "probs");
+  const Napi::Env env = info.Env();
+  const int64_t rows = s.batch * s.tokens, width = s.heads * s.headDim;
+  requireLength(env, qkv, rows * 3 * width, "qkv");
+  requireLength(env, out, rows * width, "out");
+  requireLength(env, probs, s.batch * s.heads * s.tokens * s.tokens, "probs");
+  attentionForward(qkv.Data(), s, static_cast<float>(scale), out.Data(), probs.Data());
+  return env.Undefined();
+}
+
+// attentionGrad(dy, qkv, probs, batch, tokens, heads, headDim, scale, dqkv)
+Napi::Value AttentionGrad(const Napi::CallbackInfo& info) {
+  auto dy = floats(info, 0, "dy");
+  auto qkv = floats(info, 1, "qkv");
+  auto probs = floats(info, 2, "probs");
+  const AttentionShape s = attentionShape(info, 3);
+  const double scale = number(info, 7, "scale");
+  auto dqkv = floats(info, 8, "dqkv");
+  const Napi::Env env = info.Env();
+  const int64_t rows = s.batch * s.tokens, width = s.heads * s.headDim;
+  requireLength(env, dy, rows * width, "dy");
+  requireLength(env, qkv, rows * 3 * width, "qkv");
+  requireLength(env, probs, s.batch * s.heads * s.tokens * s.tokens, "probs");
+  requireLength(env, dqkv, rows * 3 * width, "dqkv");
+  attentionBackward(dy.Data(), qkv.Data(), probs.Data(), s, static_cast<float>(scale), dqkv.Data());
+  return env.Undefined();
+}
+
 // adamW(param, m, v, grad, paramOut, mOut, vOut, lr, beta1, beta2, eps, weightDecay, bc1, bc2)
 Napi::Value AdamW(const Napi::CallbackInfo& info) {
   auto param = floats(info, 0, "param");
@@ -313,6 +354,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layerNormGrad", Napi::Function::New(env, LayerNormGrad));
   exports.Set("gelu", Napi::Function::New(env, Gelu));
   exports.Set("geluGrad", Napi::Function::New(env, GeluGrad));
+  exports.Set("attention", Napi::Function::New(env, Attention));
+  exports.Set("attentionGrad", Napi::Function::New(env, AttentionGrad));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("blasConfig", Napi::Function::New(env, BlasConfig));

@@ -25,6 +25,9 @@ void reduce(ReduceOp op, const float* x, int64_t outer, int64_t reduced, int64_t
 /** Row-wise softmax of x viewed as [rows, cols]. */
 void softmax(const float* x, int64_t rows, int64_t cols, float* out);
 
+/** Softmax of one row of cols values (out may be x), on the calling thread. */
+void softmaxRow(const float* x, int64_t cols, float* out);
+
 /**
  * General strided copy: dst[dstOffset + sum(i_k * dstStrides[k])] = src[srcOffset + sum(i_k * srcStrides[k])]
  * for every index i over `shape`. Transpose, slice, pad and concat are all instances of it.
@@ -58,6 +61,24 @@ void layerNormBackward(const float* dy, const float* xhat, const float* rstd, co
 /** Exact (erf) GELU, y = x Phi(x), and its gradient dx = dy (Phi(x) + x phi(x)). */
 void gelu(const float* x, float* y, int64_t n);
 void geluGrad(const float* x, const float* dy, float* dx, int64_t n);
+
+/** Multi-head self-attention sizes: qkv is [batch, tokens, 3 * heads * headDim], columns [q | k | v]. */
+struct AttentionShape {
+  int64_t batch, tokens, heads, headDim;
+};
+
+/**
+ * Per (sample, head): probs = softmax(scale * q k^T) [T, T], out = probs v. Writes out [N, T, H * dh]
+ * (heads as contiguous columns) and probs [N, H, T, T] (kept for the backward pass).
+ */
+void attentionForward(const float* qkv, const AttentionShape& s, float scale, float* out, float* probs);
+
+/**
+ * Its gradient from the saved probs: dv = probs^T dy, ds = scale * probs (dp - rowsum(probs dp)) with
+ * dp = dy v^T, dq = ds k, dk = ds^T q, written into dqkv [N, T, 3D] where q, k, v sit in qkv.
+ */
+void attentionBackward(const float* dy, const float* qkv, const float* probs, const AttentionShape& s, float scale,
+                       float* dqkv);
 
 /** AdamW (Loshchilov & Hutter 2019, PyTorch's torch.optim.AdamW order of operations), elementwise. */
 // Doubles: 1 - beta2 in float32 would be off by ~5e-5 relative (0.999f is not 0.999).

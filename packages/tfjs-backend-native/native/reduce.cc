@@ -143,19 +143,20 @@ void reduce(ReduceOp op, const float* x, int64_t outer, int64_t reduced, int64_t
   }
 }
 
+void softmaxRow(const float* x, int64_t cols, float* out) {
+  if (cols == 0) return;
+  float mx = x[0];
+  for (int64_t i = 1; i < cols; ++i) mx = x[i] > mx ? x[i] : mx;
+  for (int64_t i = 0; i < cols; ++i) out[i] = expApprox(x[i] - mx);
+  const double s = sumContiguous(out, cols);
+  const float inv = static_cast<float>(1.0 / s);
+  for (int64_t i = 0; i < cols; ++i) out[i] *= inv;
+}
+
 void softmax(const float* x, int64_t rows, int64_t cols, float* out) {
   if (cols == 0) return;
   parallelFor(rows, std::max<int64_t>(1, kGrain / cols), [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const float* xr = x + r * cols;
-      float* yr = out + r * cols;
-      float mx = xr[0];
-      for (int64_t i = 1; i < cols; ++i) mx = xr[i] > mx ? xr[i] : mx;
-      for (int64_t i = 0; i < cols; ++i) yr[i] = expApprox(xr[i] - mx);
-      const double s = sumContiguous(yr, cols);
-      const float inv = static_cast<float>(1.0 / s);
-      for (int64_t i = 0; i < cols; ++i) yr[i] *= inv;
-    }
+    for (int64_t r = begin; r < end; ++r) softmaxRow(x + r * cols, cols, out + r * cols);
   });
 }
 

@@ -32,6 +32,10 @@ export interface NativeAddon {
   layerNormGrad(dy: Float32Array, xhat: Float32Array, rstd: Float32Array, weight: Float32Array, rows: number, width: number, dx: Float32Array, dweight: Float32Array, dbias: Float32Array): void;
   gelu(x: Float32Array, y: Float32Array): void;
   geluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  /** Self-attention of qkv [batch, tokens, 3 * heads * headDim] -> out [batch, tokens, heads * headDim], probs [batch, heads, tokens, tokens]. */
+  attention(qkv: Float32Array, batch: number, tokens: number, heads: number, headDim: number, scale: number, out: Float32Array, probs: Float32Array): void;
+  /** Its gradient for dy [batch, tokens, heads * headDim] -> dqkv [batch, tokens, 3 * heads * headDim]. */
+  attentionGrad(dy: Float32Array, qkv: Float32Array, probs: Float32Array, batch: number, tokens: number, heads: number, headDim: number, scale: number, dqkv: Float32Array): void;
   setThreads(threads: number): void;
   getThreads(): number;
   blasConfig(): string;

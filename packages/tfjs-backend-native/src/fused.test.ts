@@ -1,5 +1,5 @@
 /**
- * The fused LayerNorm / GELU kernels against the composite of plain tfjs ops on the cpu backend,
+ * The fused LayerNorm / GELU / attention kernels against the composite of plain tfjs ops on the cpu backend,
  * values and gradients (the composite's gradients by autodiff), on odd, small and threaded shapes.
  */
 import '@tensorflow/tfjs'; // registers the gradients of the composite (tfjs-core alone has none)
@@ -7,7 +7,10 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { describeNative, expectClose, expectSame, filled, runOnBoth } from './test-utils';
 
-const NAMES = { layerNorm: 'BmaeLayerNorm', layerNormGrad: 'BmaeLayerNormGrad', gelu: 'BmaeGelu', geluGrad: 'BmaeGeluGrad' };
+const NAMES = {
+  layerNorm: 'BmaeLayerNorm', layerNormGrad: 'BmaeLayerNormGrad', gelu: 'BmaeGelu', geluGrad: 'BmaeGeluGrad',
+  attention: 'BmaeAttention', attentionGrad: 'BmaeAttentionGrad',
+};
 const EPS = 1e-6;
 
 function compositeLayerNorm(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
@@ -34,6 +37,29 @@ function geluBoth(x: tf.Tensor, dy: tf.Tensor): tf.Tensor[] {
     return [tf.engine().runKernel(NAMES.gelu, { x }) as tf.Tensor, tf.engine().runKernel(NAMES.geluGrad, { x, dy }) as tf.Tensor];
   }
   return [compositeGelu(x), tf.grad(compositeGelu)(x, dy)];
+}
+
+/** softmax(q k^T / sqrt(dh)) v per head, as vit-model's composite: qkv [N, T, 3D] -> [N, T, D]. */
+function compositeAttention(qkv: tf.Tensor, heads: number): tf.Tensor {
+  const [n, t, columns] = qkv.shape;
+  const dh = columns / 3 / heads;
+  const [q, k, v] = tf.split(tf.transpose(tf.reshape(qkv, [n, t, 3 * heads, dh]), [0, 2, 1, 3]), 3, 1);
+  const context = tf.matMul(tf.softmax(tf.mul(tf.matMul(q, k, false, true), dh ** -0.5)), v);
+  return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [n, t, heads * dh]);
+}
+
+/** [out, dqkv]: the fused kernels on 'native', autodiff of the composite on 'cpu'. */
+function attentionBoth(heads: number): (qkv: tf.Tensor, dy: tf.Tensor) => tf.Tensor[] {
+  return (qkv, dy) => {
+    if (tf.getBackend() === 'native') {
+      const [n, t, columns] = qkv.shape;
+      const attrs = { heads, scale: (columns / 3 / heads) ** -0.5 };
+      const [out, probs] = tf.engine().runKernel(NAMES.attention, { qkv }, attrs) as tf.Tensor[];
+      expect(probs.shape).toEqual([n, heads, t, t]);
+      return [out, tf.engine().runKernel(NAMES.attentionGrad, { dy, qkv, probs }, attrs) as tf.Tensor];
+    }
+    return [compositeAttention(qkv, heads), tf.grad((t: tf.Tensor) => compositeAttention(t, heads))(qkv, dy)];
+  };
 }
 
 describeNative('fused kernels', () => {
@@ -70,6 +96,33 @@ describeNative('fused kernels', () => {
     expectSame(runOnBoth([{ values: filled(n, 5, -7, 7), shape }, { values: filled(n, 6), shape }], geluBoth), 2e-6);
   });
 
+  // [N, T, heads, dh]: deit-tiny's encoder (17 tokens) and decoder (65), small's; 1 head, batch 1, one
+  // token, tokens and head widths that are not multiples of 4 or 8; 16 x 4 heads spread over the pool.
+  const attentionShapes = [[2, 17, 3, 64], [2, 65, 4, 32], [3, 17, 4, 32], [1, 5, 1, 8], [2, 7, 3, 5], [1, 1, 2, 3], [3, 13, 1, 1], [16, 65, 4, 32]];
+  it.each(attentionShapes)('attention and its gradient match the composite for N %i, T %i, heads %i, dh %i', (n, t, heads, dh) => {
+    const d = heads * dh;
+    // Spread > 1 so that the softmax is far from uniform and its gradient matters.
+    const result = runOnBoth([{ values: filled(n * t * 3 * d, 9, -2, 2), shape: [n, t, 3 * d] }, { values: filled(n * t * d, 10), shape: [n, t, d] }], attentionBoth(heads));
+    expectSame(result, 2e-5);
+  });
+
+  it('attention gives the same numbers run to run and at any thread count', () => {
+    const qkv = tf.tensor(filled(8 * 17 * 3 * 96, 11), [8, 17, 3 * 96]);
+    const dy = tf.tensor(filled(8 * 17 * 96, 12), [8, 17, 96]);
+    const { getThreads, setThreads } = require('./index') as typeof import('./index'); // eslint-disable-line @typescript-eslint/no-require-imports
+    const threads = getThreads();
+    const run = () => tf.tidy(() => attentionBoth(3)(qkv, dy).map((r) => Array.from(r.dataSync())));
+    try {
+      const first = run();
+      expect(run()).toEqual(first);
+      setThreads(threads === 1 ? 2 : 1);
+      expect(run()).toEqual(first);
+    } finally {
+      setThreads(threads);
+      tf.dispose([qkv, dy]);
+    }
+  });
+
   it('does not leak tensors', () => {
     const x = tf.tensor(filled(17 * 192, 7), [17, 192]);
     const w = tf.ones([192]);
@@ -81,6 +134,7 @@ describeNative('fused kernels', () => {
       tf.tidy(() => {
         layerNormBoth(x, w, b, dy);
         geluBoth(x, dy);
+        attentionBoth(3)(tf.reshape(tf.tile(x, [1, 3]), [1, 17, 576]), tf.reshape(dy, [1, 17, 192]));
       });
     }
     expect(tf.memory().numTensors).toBe(before);
@@ -92,6 +146,13 @@ describeNative('fused kernels', () => {
     const x = tf.tensor([1, 2, 3], [3], 'int32');
     expect(() => tf.engine().runKernel(NAMES.gelu, { x })).toThrow(/float32/);
     x.dispose();
+  });
+
+  it('rejects a qkv that does not split into the heads', () => {
+    const qkv = tf.zeros([2, 5, 3 * 8]);
+    expect(() => tf.engine().runKernel(NAMES.attention, { qkv }, { heads: 3, scale: 1 })).toThrow(/heads/);
+    expect(() => tf.engine().runKernel(NAMES.attention, { qkv: tf.reshape(qkv, [10, 24]) }, { heads: 1, scale: 1 })).toThrow(/\[N, T, 3D\]/);
+    qkv.dispose();
   });
 });
 

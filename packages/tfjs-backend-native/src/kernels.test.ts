@@ -13,7 +13,7 @@ const NATIVE_KERNELS = [
   'Transpose', 'Slice', 'PadV2', 'Concat', 'SplitV',
 ];
 /** Fused kernels under bmae's own names (tfjs has none for them; vit-model's layers call them by these names). */
-const FUSED_KERNELS = ['BmaeLayerNorm', 'BmaeLayerNormGrad', 'BmaeGelu', 'BmaeGeluGrad'];
+const FUSED_KERNELS = ['BmaeLayerNorm', 'BmaeLayerNormGrad', 'BmaeGelu', 'BmaeGeluGrad', 'BmaeAttention', 'BmaeAttentionGrad'];
 
 describeNative('native kernels equal the cpu backend', () => {
   beforeAll(() => tf.setBackend('native'));

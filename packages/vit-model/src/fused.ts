@@ -1,5 +1,5 @@
 /**
- * Fused kernels a backend may provide for LayerNorm and GELU (the native backend does, in C++; see
+ * Fused kernels a backend may provide for LayerNorm, GELU and self-attention (the native backend does, in C++; see
  * @bmae/tfjs-backend-native's kernels/fused.ts for the names' inputs and outputs). The model asks
  * the kernel registry, never which backend it is on: where the active backend registers a kernel,
  * the op runs it; elsewhere it runs its composite of plain tfjs ops.
@@ -12,6 +12,8 @@ export const FUSED_KERNEL_NAMES = {
   layerNormGrad: 'BmaeLayerNormGrad',
   gelu: 'BmaeGelu',
   geluGrad: 'BmaeGeluGrad',
+  attention: 'BmaeAttention',
+  attentionGrad: 'BmaeAttentionGrad',
 } as const;
 
 export type FusedKernel = keyof typeof FUSED_KERNEL_NAMES;

@@ -3,8 +3,8 @@
  * Dosovitskiy et al. 2021 / timm 0.4.12 as used by MAE): pre-norm blocks, qkv with bias, attention
  * scale dh^-0.5 applied to q k^T, exact (erf) GELU, LayerNorm with a configurable eps. Plain tfjs ops
  * only: every backend runs them unchanged; backend gaps are patched in backend.ts, never here.
- * LayerNorm and GELU run a backend's fused kernel where it registers one (fused.ts), with the same
- * closed-form gradients as their composites.
+ * LayerNorm, GELU and the attention core run a backend's fused kernel where it registers one (fused.ts),
+ * with the same closed-form gradients as their composites.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { hasFusedKernel, runFused } from './fused';
@@ -117,17 +117,43 @@ export const gelu = tf.customGrad((xIn, save) => {
  */
 export function attention(params: TensorMap, prefix: string, x: tf.Tensor3D, heads: number): tf.Tensor3D {
   return tf.tidy(() => {
-    const [n, t, d] = x.shape;
+    const qkv = linear(params, `${prefix}.qkv`, x) as tf.Tensor3D; // [N, T, 3D], columns [q | k | v], heads contiguous
+    return linear(params, `${prefix}.proj`, selfAttention(qkv, heads)) as tf.Tensor3D;
+  });
+}
+
+/**
+ * softmax(q k^T * dh^-0.5) v for every head, from the qkv Linear's output.
+ * Where the backend registers the fused kernels, one kernel reads q, k, v in place and keeps only the
+ * softmax for the backward pass; elsewhere the composite below, differentiated by autodiff.
+ * @param qkv [N, T, 3D], columns [q | k | v], heads contiguous within each
+ * @returns [N, T, D], heads as contiguous columns
+ */
+export function selfAttention(qkv: tf.Tensor3D, heads: number): tf.Tensor3D {
+  const scale = (qkv.shape[2] / 3 / heads) ** -0.5;
+  if (hasFusedKernel('attention') && hasFusedKernel('attentionGrad')) {
+    const op = tf.customGrad((qkvIn, save) => {
+      const [value, probs] = runFused('attention', { qkv: qkvIn as tf.Tensor }, { heads, scale });
+      (save as tf.GradSaveFunc)([qkvIn as tf.Tensor, probs]);
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, [savedQkv, savedProbs]: tf.Tensor[]) =>
+          runFused('attentionGrad', { dy, qkv: savedQkv, probs: savedProbs }, { heads, scale }),
+      };
+    });
+    return op(qkv) as tf.Tensor3D;
+  }
+  return tf.tidy(() => {
+    const [n, t, columns] = qkv.shape;
+    const d = columns / 3;
     const dh = d / heads;
-    const qkv = linear(params, `${prefix}.qkv`, x); // [N, T, 3D], columns [q | k | v], heads contiguous
     // [N, T, 3H, dh] -> [N, 3H, T, dh]: rank-4 transposes only (some backends lack rank 5).
     const split = tf.transpose(tf.reshape(qkv, [n, t, 3 * heads, dh]), [0, 2, 1, 3]);
     const [q, k, v] = tf.split(split, 3, 1); // each [N, H, T, dh]
-    const scores = tf.mul(tf.matMul(q, k, false, true), dh ** -0.5); // [N, H, T, T]
+    const scores = tf.mul(tf.matMul(q, k, false, true), scale); // [N, H, T, T]
     const weights = tf.softmax(scores, -1);
     const context = tf.matMul(weights, v); // [N, H, T, dh]
-    const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [n, t, d]); // heads back to contiguous columns
-    return linear(params, `${prefix}.proj`, merged) as tf.Tensor3D;
+    return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [n, t, d]) as tf.Tensor3D; // heads back to contiguous columns
   });
 }
 

@@ -1,6 +1,6 @@
 /**
- * Fused LayerNorm and GELU kernels, forward and backward, under names of their own (tfjs has no
- * such kernels). @bmae/vit-model's layerNormOp and gelu run them through tf.engine().runKernel
+ * Fused LayerNorm, GELU and self-attention kernels, forward and backward, under names of their own (tfjs has no
+ * such kernels). @bmae/vit-model's layerNormOp, gelu and attention run them through tf.engine().runKernel
  * when the active backend registers them, and their composite of plain tfjs ops otherwise, so
  * every other backend is unchanged. The names and the inputs/outputs below are that contract
  * (FUSED_KERNEL_NAMES in vit-model's fused.ts); the gradients are wired there, in tf.customGrad.
@@ -9,6 +9,11 @@
  *   BmaeLayerNormGrad  {dy [..., D], xhat [..., D], rstd [...], weight [D]} -> [dx [..., D], dweight [D], dbias [D]]
  *   BmaeGelu           {x}      -> y
  *   BmaeGeluGrad       {x, dy}  -> dx
+ *   BmaeAttention      {qkv [N, T, 3D]}, attrs {heads, scale} -> [out [N, T, D], probs [N, heads, T, T]]
+ *   BmaeAttentionGrad  {dy [N, T, D], qkv [N, T, 3D], probs [N, heads, T, T]}, attrs {heads, scale} -> dqkv [N, T, 3D]
+ *
+ * qkv is the qkv Linear's output as it is: columns [q | k | v], each D = heads * dh wide with the heads
+ * contiguous (timm's layout); out has the heads as contiguous columns again, ready for proj.
  */
 import { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 
@@ -20,6 +25,8 @@ export const FUSED_KERNEL_NAMES = {
   layerNormGrad: 'BmaeLayerNormGrad',
   gelu: 'BmaeGelu',
   geluGrad: 'BmaeGeluGrad',
+  attention: 'BmaeAttention',
+  attentionGrad: 'BmaeAttentionGrad',
 } as const;
 
 /** The float32 values of every input; the fused kernels have no cpu fallback, so anything else is an error. */
@@ -74,12 +81,46 @@ function geluGrad({ inputs, backend }: KernelArgs): TensorInfo {
   return output(backend, inputs.x.shape, dx);
 }
 
+interface AttentionAttrs {
+  heads: number;
+  scale: number;
+}
+
+/** [batch, tokens, heads, headDim] of qkv [N, T, 3D] split into `heads` heads. */
+function attentionShape(kernel: string, qkvShape: number[], heads: number): [number, number, number, number] {
+  if (qkvShape.length !== 3) throw new Error(`${kernel}: qkv must be [N, T, 3D], got [${qkvShape}]`);
+  const [batch, tokens, columns] = qkvShape;
+  if (!(Number.isInteger(heads) && heads >= 1) || columns % (3 * heads) !== 0 || columns === 0) {
+    throw new Error(`${kernel}: qkv's ${columns} columns are not 3 x ${heads} heads x a head width >= 1`);
+  }
+  return [batch, tokens, heads, columns / (3 * heads)];
+}
+
+function attention({ inputs, backend, attrs }: KernelArgs<AttentionAttrs>): TensorInfo[] {
+  const [qkv] = values(backend, FUSED_KERNEL_NAMES.attention, inputs, ['qkv']);
+  const [batch, tokens, heads, headDim] = attentionShape(FUSED_KERNEL_NAMES.attention, inputs.qkv.shape, attrs.heads);
+  const out = alloc(backend, batch * tokens * heads * headDim);
+  const probs = alloc(backend, batch * heads * tokens * tokens);
+  addon.attention(qkv, batch, tokens, heads, headDim, attrs.scale, out, probs);
+  return [output(backend, [batch, tokens, heads * headDim], out), output(backend, [batch, heads, tokens, tokens], probs)];
+}
+
+function attentionGrad({ inputs, backend, attrs }: KernelArgs<AttentionAttrs>): TensorInfo {
+  const [dy, qkv, probs] = values(backend, FUSED_KERNEL_NAMES.attentionGrad, inputs, ['dy', 'qkv', 'probs']);
+  const [batch, tokens, heads, headDim] = attentionShape(FUSED_KERNEL_NAMES.attentionGrad, inputs.qkv.shape, attrs.heads);
+  const dqkv = alloc(backend, qkv.length);
+  addon.attentionGrad(dy, qkv, probs, batch, tokens, heads, headDim, attrs.scale, dqkv);
+  return output(backend, inputs.qkv.shape, dqkv);
+}
+
 export function fusedKernels(backendName: string): KernelConfig[] {
   const kernels: [string, (args: KernelArgs<never>) => TensorInfo | TensorInfo[]][] = [
     [FUSED_KERNEL_NAMES.layerNorm, layerNorm as never],
     [FUSED_KERNEL_NAMES.layerNormGrad, layerNormGrad],
     [FUSED_KERNEL_NAMES.gelu, gelu],
     [FUSED_KERNEL_NAMES.geluGrad, geluGrad],
+    [FUSED_KERNEL_NAMES.attention, attention as never],
+    [FUSED_KERNEL_NAMES.attentionGrad, attentionGrad as never],
   ];
   return kernels.map(([kernelName, fn]) => ({ kernelName, backendName, kernelFunc: fn as unknown as KernelFunc }));
 }
