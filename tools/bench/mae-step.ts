@@ -12,7 +12,9 @@
  * machine was) instead of the table.
  *
  * One step = random masking (75%) -> encoder on visible patches -> decoder -> loss on removed patches
- * -> gradients -> Adam(betas 0.9, 0.95) update, the loss read back once (a sync point, as a logged step).
+ * -> gradients -> AdamW(betas 0.9, 0.95, weight decay 0.05) update, the loss read back once (a sync point,
+ * as a logged step). The optimiser is @bmae/trainers' AdamW, the one pre-training uses (native's fused
+ * update on the native backend), as PyTorch's side uses torch.optim.AdamW.
  * Modes, as /work/shared/bench/torch_mae_step.py (PyTorch's reference on this machine):
  *   pixel      normalised-pixel target, decoder_pred with P*P*3 outputs;
  *   bootstrap  adds a full-image forward of a frozen target encoder (no gradient), its per-patch tokens
@@ -30,9 +32,10 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@bmae/data';
+import { AdamW, weightDecayGroups } from '@bmae/trainers';
 import {
   BACKEND_NAMES, copyParams, createMaeParams, disposeParams, encoderParamNames, forwardFeatures, forwardLoss, forwardMae,
-  maeConfig, normaliseFeatureTarget, parseBackendName, patchify, PRESET_NAMES, randomMasking, selectBackend, trainableVariables,
+  maeConfig, normaliseFeatureTarget, parseBackendName, patchify, PRESET_NAMES, randomMasking, selectBackend,
   type BackendName, type MaeConfig, type Params, type PresetName,
 } from '@bmae/vit-model';
 
@@ -58,7 +61,9 @@ const MiB = 1024 * 1024;
 
 function buildStep(mode: Mode, config: MaeConfig, params: Params, batch: number, checkpoint: boolean) {
   const target: Params | undefined = mode === 'bootstrap' ? copyParams(params, encoderParamNames(config.encoder), { trainable: false }) : undefined;
-  const optimizer = tf.train.adam(1.5e-4, 0.9, 0.95);
+  const trainable = new Map([...params].filter(([, v]) => v.trainable));
+  const optimizer = new AdamW(trainable, weightDecayGroups(trainable, 0.05), { beta1: 0.9, beta2: 0.95 });
+  const nameOf = new Map([...trainable].map(([name, v]) => [v.name, name]));
   const rng = Rng.fromSeed(1);
   const imgs = tf.tidy(() => tf.tensor4d(rng.fork('images').fillNormal(new Float32Array(batch * 32 * 32 * 3)), [batch, 32, 32, 3]));
   const maskRng = rng.fork('masking');
@@ -72,14 +77,11 @@ function buildStep(mode: Mode, config: MaeConfig, params: Params, batch: number,
       const targetTokens = target
         ? normaliseFeatureTarget(tf.slice(forwardFeatures(target, config.encoder, imgs), [0, 1, 0], [-1, -1, -1]) as tf.Tensor3D)
         : patchify(imgs, patchSize);
-      const loss = optimizer.minimize(
-        () => {
-          const { predictions, mask } = forwardMae(params, config, imgs, masking, { checkpoint });
-          return forwardLoss(predictions.get(headName)!, targetTokens, mask, { normPix: !target && config.normPixLoss });
-        },
-        true,
-        trainableVariables(params),
-      )!;
+      const { value: loss, grads } = tf.variableGrads((): tf.Scalar => {
+        const { predictions, mask } = forwardMae(params, config, imgs, masking, { checkpoint });
+        return forwardLoss(predictions.get(headName)!, targetTokens, mask, { normPix: !target && config.normPixLoss });
+      }, [...trainable.values()]);
+      optimizer.applyGradients(new Map(Object.entries(grads).map(([variable, g]) => [nameOf.get(variable)!, g])), 1.5e-4);
       return loss.dataSync()[0];
     });
   const dispose = () => {
@@ -240,7 +242,7 @@ async function main(): Promise<void> {
   }
 
   const loadBefore = loadavg();
-  if (!values.json) console.log(`MAE step, ${preset}, batch ${batch}, mask 0.75, Adam; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+  if (!values.json) console.log(`MAE step, ${preset}, batch ${batch}, mask 0.75, AdamW; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
   const results = benchBackends(backends);
   if (!values.json) results.forEach((r) => console.log(describe(r)));
   const torch = values.torch ? benchTorch(torchPython(values.python), preset, modes, batch, steps, torchThreads) : [];
