@@ -10,17 +10,14 @@
       "sources": [
         "native/addon.cc",
         "native/thread_pool.cc",
-        "native/elementwise.cc",
-        "native/reduce.cc",
-        "native/copy.cc",
+        "native/kernels_isa.cc",
         "native/matmul.cc",
         "native/gemm.cc",
         "native/gemm_builtin.cc",
         "native/gemm_kernel_x86.cc",
         "native/gemm_kernel_neon.cc",
         "native/gemm_kernel_scalar.cc",
-        "native/gemm_napi.cc",
-        "native/fused.cc"
+        "native/gemm_napi.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"
@@ -37,7 +34,7 @@
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-std=c++17", "-O3", "-march=native", "-fno-math-errno", "-fexceptions"]
+      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fexceptions"]
     }
   ]
 }
