@@ -10,9 +10,7 @@
       "sources": [
         "native/addon.cc",
         "native/thread_pool.cc",
-        "native/elementwise.cc",
-        "native/reduce.cc",
-        "native/copy.cc",
+        "native/kernels_isa.cc",
         "native/matmul.cc",
         "native/gemm.cc",
         "native/gemm_builtin.cc",
@@ -20,7 +18,6 @@
         "native/gemm_kernel_neon.cc",
         "native/gemm_kernel_scalar.cc",
         "native/gemm_napi.cc",
-        "native/fused.cc",
         "native/attention.cc"
       ],
       "include_dirs": [
@@ -38,7 +35,7 @@
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-std=c++17", "-O3", "-march=native", "-fno-math-errno", "-fexceptions"]
+      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fexceptions"]
     }
   ]
 }

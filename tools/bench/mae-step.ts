@@ -4,8 +4,13 @@
  *
  *   npx tsx tools/bench/mae-step.ts [--backends native,wasm,cpu] [--batch 64] [--preset deit-tiny]
  *       [--modes pixel,bootstrap] [--steps 5] [--cpu-steps 1] [--checkpoint]
- *       [--torch] [--torch-threads 1,2] [--python PYTHON] [--json]
+ *       [--torch] [--torch-threads 1,2] [--python PYTHON] [--threads 1,2] [--json]
  *
+ * --threads 1,2 (native): steps at each thread count alternate in one process (a burst of load from
+ * elsewhere then hits every count alike); each count gets its own line. Every line also gives the
+ * process's CPU time per step (user, sys), its minor page faults per step and, on Linux, how many cores
+ * other processes kept busy meanwhile (/proc/stat minus this process): a figure taken while others
+ * used a core is not a thread-scaling figure.
  * --torch also times the same step in PyTorch (tools/bench/torch_mae_step.py, the preset's sizes) once
  * per thread setting, keeps the best, and prints each backend's ratio to it. --json prints one JSON
  * document (results, PyTorch's, ratios, the CPU and the load average before and after: how busy the
@@ -26,6 +31,7 @@
  * twice) and, on wasm, the heap size (it grows to the step's peak and never shrinks).
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -55,6 +61,15 @@ interface Result {
   /** wasm only: the wasm heap, which grows to the peak and never shrinks (max over this process so far). */
   wasmHeapMiB?: number;
   liveTensors: number;
+  /** Process CPU time per timed step (all threads): user and kernel (sys), ms. */
+  userMsPerStep: number;
+  sysMsPerStep: number;
+  /** Minor page faults per timed step (first touches of fresh memory: one sys-time cost of big allocations). */
+  minorFaultsPerStep: number;
+  /** native: the thread count of these steps. */
+  threads?: number;
+  /** Cores busy with other processes (and hypervisor steal) while these steps ran, on average (Linux). */
+  otherCores?: number;
 }
 
 const MiB = 1024 * 1024;
@@ -92,32 +107,88 @@ function buildStep(mode: Mode, config: MaeConfig, params: Params, batch: number,
   return { step, dispose };
 }
 
-async function bench(backend: BackendName, mode: Mode, preset: PresetName, batch: number, steps: number, checkpoint: boolean): Promise<Result> {
+/** Busy CPU time of the whole machine so far (all processes, steal included), ms; undefined off Linux. */
+function machineBusyMs(): number | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = fields;
+    return ((user + nice + system + irq + softirq + steal) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+/** One thread count's timed steps, accumulated. */
+interface Tally { ms: number[]; userUs: number; sysUs: number; faults: number; otherMs: number }
+
+/**
+ * Times `steps` steps at each thread count. With several counts the steps alternate (1, 2, 1, 2, ...)
+ * inside this one process, so a burst of load from other processes hits every count alike: the ratio
+ * between counts is then far steadier than one run per count. The step time is the median.
+ */
+async function bench(backend: BackendName, mode: Mode, preset: PresetName, batch: number, steps: number, checkpoint: boolean, threads: (number | undefined)[]): Promise<Result[]> {
+  const native = backend === 'native' ? (require('@bmae/tfjs-backend-native') as typeof import('@bmae/tfjs-backend-native')) : undefined;
+  const setThreads = (t: number | undefined) => {
+    if (t !== undefined) native?.setThreads(t);
+  };
   const width = maeConfig(preset).encoder.width;
   const config = maeConfig(preset, { heads: mode === 'pixel' ? { pixels: 48 } : { bootstrap: width } });
   const params = createMaeParams(config, Rng.fromSeed(0));
   const { step, dispose } = buildStep(mode, config, params, batch, checkpoint);
-  step(); // warm-up: optimiser slots, kernel setup
-  let rss = process.memoryUsage().rss;
-  const start = performance.now();
-  for (let i = 0; i < steps; i++) {
-    const loss = step();
-    if (!Number.isFinite(loss)) throw new Error(`${backend}/${mode}: loss is ${loss} at step ${i}`);
-    rss = Math.max(rss, process.memoryUsage().rss);
+  for (const t of threads) {
+    setThreads(t);
+    step(); // warm-up: optimiser slots, kernel setup, pooled buffers (per count: OpenBLAS buffers per thread)
   }
-  const secondsPerStep = (performance.now() - start) / 1000 / steps;
-  const result: Result = {
-    backend, mode, checkpoint, preset, batch, steps, secondsPerStep,
-    imagesPerSecond: batch / secondsPerStep,
-    rssMiB: rss / MiB,
-    tfMiB: tf.memory().numBytes / MiB,
-    liveTensors: tf.memory().numTensors,
-  };
-  const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length;
-  if (heap !== undefined) result.wasmHeapMiB = heap / MiB;
+  let rss = process.memoryUsage().rss;
+  const tallies = threads.map((): Tally => ({ ms: [], userUs: 0, sysUs: 0, faults: 0, otherMs: 0 }));
+  for (let i = 0; i < steps; i++) {
+    threads.forEach((t, k) => {
+      setThreads(t);
+      const usage0 = process.resourceUsage();
+      const busy0 = machineBusyMs();
+      const start = performance.now();
+      const loss = step();
+      const ms = performance.now() - start;
+      const usage = process.resourceUsage();
+      const busy = machineBusyMs();
+      if (!Number.isFinite(loss)) throw new Error(`${backend}/${mode}: loss is ${loss} at step ${i}`);
+      const tally = tallies[k];
+      tally.ms.push(ms);
+      tally.userUs += usage.userCPUTime - usage0.userCPUTime;
+      tally.sysUs += usage.systemCPUTime - usage0.systemCPUTime;
+      tally.faults += usage.minorPageFault - usage0.minorPageFault;
+      const own = (usage.userCPUTime - usage0.userCPUTime + usage.systemCPUTime - usage0.systemCPUTime) / 1000;
+      if (busy !== undefined && busy0 !== undefined) tally.otherMs += Math.max(0, busy - busy0 - own);
+      rss = Math.max(rss, process.memoryUsage().rss);
+    });
+  }
+  const results = threads.map((t, k): Result => {
+    const { ms, userUs, sysUs, faults, otherMs } = tallies[k];
+    const secondsPerStep = median(ms) / 1000;
+    const result: Result = {
+      backend, mode, checkpoint, preset, batch, steps, threads: t ?? native?.getThreads(), secondsPerStep,
+      imagesPerSecond: batch / secondsPerStep,
+      rssMiB: rss / MiB,
+      tfMiB: tf.memory().numBytes / MiB,
+      liveTensors: tf.memory().numTensors,
+      userMsPerStep: userUs / 1000 / steps,
+      sysMsPerStep: sysUs / 1000 / steps,
+      minorFaultsPerStep: faults / steps,
+      otherCores: otherMs / ms.reduce((a, b) => a + b, 0),
+    };
+    const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length;
+    if (heap !== undefined) result.wasmHeapMiB = heap / MiB;
+    return result;
+  });
   dispose();
   disposeParams(params);
-  return result;
+  return results;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 interface TorchResult {
@@ -191,7 +262,9 @@ function bestTorch(results: TorchResult[]): Map<Mode, TorchResult> {
 
 function describe(r: Result): string {
   return (
-    `${r.backend.padEnd(7)} ${(r.mode + (r.checkpoint ? '+ckpt' : '')).padEnd(14)} ${r.imagesPerSecond.toFixed(1).padStart(6)} img/s  (${r.secondsPerStep.toFixed(3)} s/step over ${r.steps})` +
+    `${r.backend.padEnd(7)} ${(r.mode + (r.checkpoint ? '+ckpt' : '')).padEnd(14)}${r.threads !== undefined ? ` ${r.threads}t` : ''} ${r.imagesPerSecond.toFixed(1).padStart(6)} img/s  (median ${r.secondsPerStep.toFixed(3)} s/step of ${r.steps})` +
+    `  cpu user ${r.userMsPerStep.toFixed(0)} + sys ${r.sysMsPerStep.toFixed(0)} ms/step, ${r.minorFaultsPerStep.toFixed(0)} minor faults/step` +
+    (r.otherCores !== undefined ? `, others ${r.otherCores.toFixed(2)} cores` : '') +
     `  peak RSS ${r.rssMiB.toFixed(0)} MiB, tf ${r.tfMiB.toFixed(0)} MiB live` +
     (r.wasmHeapMiB !== undefined ? `, wasm heap ${r.wasmHeapMiB.toFixed(0)} MiB` : '')
   );
@@ -209,6 +282,8 @@ async function main(): Promise<void> {
       checkpoint: { type: 'boolean', default: false },
       torch: { type: 'boolean', default: false },
       'torch-threads': { type: 'string', default: '1,2' },
+      /** native: thread counts whose steps alternate in one process (default: BMAE_THREADS / all cores) */
+      threads: { type: 'string' },
       python: { type: 'string', default: process.env.BMAE_PYTHON },
       json: { type: 'boolean', default: false },
       /** internal: this process benchmarks one backend and prints JSON lines */
@@ -224,6 +299,7 @@ async function main(): Promise<void> {
   const preset = values.preset as PresetName;
   const batch = positiveInteger(values.batch, '--batch');
   const steps = positiveInteger(values.steps, '--steps');
+  const threads = values.threads === undefined ? [undefined] : values.threads.split(',').map((t) => positiveInteger(t.trim(), '--threads entry'));
   const torchThreads = values['torch-threads'].split(',').map((t) => positiveInteger(t.trim(), '--torch-threads entry'));
 
   if (values.child) {
@@ -235,8 +311,8 @@ async function main(): Promise<void> {
       return;
     }
     for (const mode of modes) {
-      const r = await bench(backend, mode, preset, batch, backend === 'cpu' ? positiveInteger(values['cpu-steps'], '--cpu-steps') : steps, values.checkpoint);
-      console.log(JSON.stringify(r));
+      const rs = await bench(backend, mode, preset, batch, backend === 'cpu' ? positiveInteger(values['cpu-steps'], '--cpu-steps') : steps, values.checkpoint, backend === 'native' ? threads : [undefined]);
+      for (const r of rs) console.log(JSON.stringify(r));
     }
     return;
   }

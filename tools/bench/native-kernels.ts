@@ -2,8 +2,8 @@
  * Benchmark (not a test): kernel throughput of the 'native' backend against wasm and cpu.
  *
  *   npx tsx tools/bench/native-kernels.ts [--backends native,wasm,cpu] [--threads N] [--json]
- *   npx tsx tools/bench/native-kernels.ts --profile-mae [--backends native] [--steps 3] [--native-adamw] [--composite]
- *       [--unfuse attention,attentionGrad]
+ *   npx tsx tools/bench/native-kernels.ts --profile-mae [--backends native] [--preset deit-tiny] [--batch 64] [--steps 3] [--native-adamw]
+ *       [--composite] [--unfuse attention,attentionGrad]
  *
  * matMul: GFLOP/s (2*M*N*K per product) on the shapes of a DeiT-Tiny MAE step at batch 64
  * (1088 encoder tokens x 192 -> 768, 4160 decoder tokens x 128 -> 512, attention heads), every
@@ -12,8 +12,11 @@
  * after a warm-up (the machine is shared; the best run is the least disturbed one). The cpu backend
  * gets fewer repeats: it is ~100x slower.
  *
- * --profile-mae: where the time of a DeiT-Tiny MAE pre-training step (batch 64, pixel target) goes,
- * per kernel (wall ms per step, calls, the costliest input shapes), with tf.train.adam or, with
+ * --profile-mae: where the time of an MAE pre-training step (default DeiT-Tiny, batch 64, pixel target)
+ * goes, per kernel (wall ms per step, calls, the costliest input shapes), and how much of it is spent
+ * inside the native addon's calls at all: the rest (tfjs's engine, autodiff, kernel wrappers, cpu-backend
+ * kernels) runs on the JavaScript thread whatever BMAE_THREADS is, so it bounds thread scaling (Amdahl).
+ * With tf.train.adam or, with
  * --native-adamw, the native adamWUpdate. Kernel functions are wrapped with timers, so the numbers
  * are the backend's own cost plus the wrapper (a few microseconds per call). --composite unregisters
  * the backend's fused kernels (LayerNorm, GELU, attention) first, so the model runs their composites (the
@@ -25,7 +28,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs'; // gradients (for --profile-mae)
 import { Rng } from '@bmae/data';
-import { FUSED_KERNEL_NAMES, createMaeParams, forwardLoss, forwardMae, maeConfig, patchify, randomMasking, trainableVariables } from '@bmae/vit-model';
+import { FUSED_KERNEL_NAMES, PRESET_NAMES, createMaeParams, forwardLoss, forwardMae, maeConfig, patchify, randomMasking, trainableVariables, type PresetName } from '@bmae/vit-model';
 
 interface Row {
   backend: string;
@@ -139,14 +142,38 @@ function instrumentKernels(backend: string) {
   return stats;
 }
 
-async function profileMae(backend: string, steps: number, nativeAdamW: boolean): Promise<void> {
+/**
+ * Wraps every function of the loaded addon with a timer (the kernels look them up on the addon object
+ * at each call); returns the running total of ms spent inside them. Undefined off the native backend.
+ */
+function instrumentAddon(backend: string): { ms: number } | undefined {
+  if (backend !== 'native') return undefined;
+  const { ADDON_PATH } = require('@bmae/tfjs-backend-native') as typeof import('@bmae/tfjs-backend-native');
+  const addon = require(ADDON_PATH) as Record<string, unknown>;
+  const total = { ms: 0 };
+  for (const [name, fn] of Object.entries(addon)) {
+    if (typeof fn !== 'function') continue;
+    addon[name] = (...args: unknown[]) => {
+      const t0 = performance.now();
+      try {
+        return (fn as (...a: unknown[]) => unknown)(...args);
+      } finally {
+        total.ms += performance.now() - t0;
+      }
+    };
+  }
+  return total;
+}
+
+async function profileMae(backend: string, preset: PresetName, batch: number, steps: number, nativeAdamW: boolean): Promise<void> {
   const stats = instrumentKernels(backend);
-  const batch = 64;
-  const config = maeConfig('deit-tiny', { heads: { pixels: 48 } });
+  const inAddon = instrumentAddon(backend);
+  const config = maeConfig(preset, { heads: { pixels: 48 } });
+  const { patchSize, imageSize } = config.encoder;
   const params = createMaeParams(config, Rng.fromSeed(0));
   const variables = trainableVariables(params);
   const rng = Rng.fromSeed(1);
-  const imgs = tf.tensor4d(rng.fork('images').fillNormal(new Float32Array(batch * 32 * 32 * 3)), [batch, 32, 32, 3]);
+  const imgs = tf.tensor4d(rng.fork('images').fillNormal(new Float32Array(batch * imageSize * imageSize * 3)), [batch, imageSize, imageSize, 3]);
   const maskRng = rng.fork('masking');
   const adam = tf.train.adam(1.5e-4, 0.9, 0.95);
   const native = nativeAdamW ? (require('@bmae/tfjs-backend-native') as typeof import('@bmae/tfjs-backend-native')) : undefined;
@@ -154,8 +181,8 @@ async function profileMae(backend: string, steps: number, nativeAdamW: boolean):
   let t = 0;
   const step = () =>
     tf.tidy(() => {
-      const masking = randomMasking(maskRng, batch, 64, 0.75);
-      const target = patchify(imgs, 4);
+      const masking = randomMasking(maskRng, batch, (imageSize / patchSize) ** 2, 0.75);
+      const target = patchify(imgs, patchSize);
       const loss = () => {
         const { predictions, mask } = forwardMae(params, config, imgs, masking);
         return forwardLoss(predictions.get('pixels')!, target, mask, { normPix: true }) as tf.Scalar;
@@ -168,6 +195,7 @@ async function profileMae(backend: string, steps: number, nativeAdamW: boolean):
     });
   step(); // warm-up: optimiser slots, pooled buffers
   stats.clear();
+  if (inAddon) inAddon.ms = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) step();
@@ -176,8 +204,10 @@ async function profileMae(backend: string, steps: number, nativeAdamW: boolean):
   const kernelMs = [...stats.values()].reduce((a, s) => a + s.ms, 0) / steps;
   const fusedNames = Object.entries(FUSED_KERNEL_NAMES).filter(([, name]) => tf.getKernel(name, backend)).map(([key]) => key);
   const fused = `fused: ${fusedNames.join(', ') || 'none'}`;
-  console.log(`MAE step (deit-tiny, batch ${batch}, ${nativeAdamW ? 'native adamWUpdate' : 'tf.train.adam'}, ${fused}, OPENBLAS_THREAD_TIMEOUT=${process.env.OPENBLAS_THREAD_TIMEOUT ?? 'unset'}) on ${backend}: ` +
-    `${ms.toFixed(0)} ms/step = ${((batch / ms) * 1000).toFixed(1)} img/s; kernels ${kernelMs.toFixed(0)} ms; ` +
+  const threads = backend === 'native' ? `, ${require('@bmae/tfjs-backend-native').getThreads()} threads` : '';
+  const inNative = inAddon ? `; in native code ${(inAddon.ms / steps).toFixed(0)} ms, outside it ${(ms - inAddon.ms / steps).toFixed(0)} ms (${((1 - inAddon.ms / steps / ms) * 100).toFixed(1)}%)` : '';
+  console.log(`MAE step (${preset}, batch ${batch}, ${nativeAdamW ? 'native adamWUpdate' : 'tf.train.adam'}, ${fused}${threads}) on ${backend}: ` +
+    `${ms.toFixed(0)} ms/step = ${((batch / ms) * 1000).toFixed(1)} img/s; kernels ${kernelMs.toFixed(0)} ms${inNative}; ` +
     `process cpu user ${(cpu.user / 1000 / steps).toFixed(0)} + sys ${(cpu.system / 1000 / steps).toFixed(0)} ms/step`);
   for (const [name, s] of [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 20)) {
     const top = [...s.byShape.entries()].sort((a, b) => b[1] - a[1]).slice(0, 2).map(([k, v]) => `${k} ${(v / steps).toFixed(1)} ms`);
@@ -197,6 +227,8 @@ async function main(): Promise<void> {
       composite: { type: 'boolean', default: false },
       unfuse: { type: 'string', default: '' },
       steps: { type: 'string', default: '3' },
+      preset: { type: 'string', default: 'deit-tiny' },
+      batch: { type: 'string', default: '64' },
     },
   });
   if (values.threads !== undefined) process.env.BMAE_THREADS = values.threads; // read when the addon loads
@@ -212,7 +244,8 @@ async function main(): Promise<void> {
             return FUSED_KERNEL_NAMES[k as keyof typeof FUSED_KERNEL_NAMES];
           });
         for (const name of unfused) if (tf.getKernel(name, backend)) tf.unregisterKernel(name, backend);
-        await profileMae(backend, Number(values.steps), values['native-adamw']);
+        if (!PRESET_NAMES.includes(values.preset as PresetName)) throw new Error(`--preset '${values.preset}': choose one of ${PRESET_NAMES.join(', ')}`);
+        await profileMae(backend, values.preset as PresetName, Number(values.batch), Number(values.steps), values['native-adamw']);
       }
     }
     return;

@@ -325,6 +325,15 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
 
 Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), getThreads()); }
 
+Napi::Value KernelIsa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kernelIsa()); }
+
+Napi::Value KernelIsas(const Napi::CallbackInfo& info) {
+  const std::vector<const char*> isas = kernelIsas();
+  Napi::Array out = Napi::Array::New(info.Env(), isas.size());
+  for (size_t i = 0; i < isas.size(); ++i) out.Set(static_cast<uint32_t>(i), Napi::String::New(info.Env(), isas[i]));
+  return out;
+}
+
 Napi::Value BlasConfig(const Napi::CallbackInfo& info) {
   const std::string config = openblasConfig();
   return Napi::String::New(info.Env(), config.empty() ? gemmInfo() : config);
@@ -359,6 +368,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("blasConfig", Napi::Function::New(env, BlasConfig));
+  exports.Set("kernelIsa", Napi::Function::New(env, KernelIsa));
+  exports.Set("kernelIsas", Napi::Function::New(env, KernelIsas));
   registerGemm(env, exports);
   return exports;
 }

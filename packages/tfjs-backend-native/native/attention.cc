@@ -7,7 +7,9 @@
 // scale and softmax happen on each head's [T, T] scores while they are in cache.
 //
 // Each (sample, head) pair is one job computed by one thread with single-threaded sgemm calls, so the
-// result does not depend on the thread count, and jobs are spread over the pool.
+// result does not depend on the thread count, and jobs are spread over the pool. This file is built at
+// the baseline ISA (not in kernels_isa.cc): its time is in sgemm and softmaxRow, which dispatch to the
+// CPU's best code themselves; its own loops (the softmax gradient) are a small part.
 #include <algorithm>
 #include <vector>
 
@@ -41,16 +43,16 @@ int64_t mergedOffset(int64_t job, const AttentionShape& s) {
   return n * s.tokens * s.heads * s.headDim + h * s.headDim;
 }
 
-/** Runs fn(job) for every (sample, head) over the pool, with the GEMM single-threaded meanwhile. */
+/**
+ * Runs fn(job) for every (sample, head) over the pool. sgemm runs single-threaded inside a pool job
+ * (gemm.h), so the heads, not the products, are what the threads share.
+ */
 template <typename Fn>
 void forEachHead(const AttentionShape& s, Fn fn) {
-  const int threads = pool().threads();
-  if (threads > 1) gemmSetThreads(1);  // our pool spreads the jobs; sgemm calls must not nest threads
   parallelFor(s.batch * s.heads, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> scratch;  // per chunk, reused by its jobs
     for (int64_t job = begin; job < end; ++job) fn(job, scratch);
   });
-  if (threads > 1) gemmSetThreads(threads);
 }
 
 }  // namespace

@@ -5,11 +5,12 @@
 #include "kernels.h"
 #include "thread_pool.h"
 
-namespace bmae {
+#ifndef BMAE_ISA_LEVEL
+#error "compiled once per ISA level through kernels_isa.cc, not on its own"
+#endif
 
-namespace {
-constexpr int64_t kGrain = 1 << 15;
-}
+namespace bmae {
+namespace BMAE_ISA_LEVEL {
 
 void stridedCopy(const float* src, int64_t srcOffset, const Shape& srcStrides, float* dst, int64_t dstOffset,
                  const Shape& dstStrides, const Shape& shapeIn) {
@@ -40,7 +41,7 @@ void stridedCopy(const float* src, int64_t srcOffset, const Shape& srcStrides, f
   int64_t rows = 1;
   for (size_t i = 0; i + 1 < rank; ++i) rows *= shape[i];
   // Rows (all but the innermost merged dim) are independent: split them over the pool.
-  parallelFor(rows, std::max<int64_t>(1, kGrain / len), [&](int64_t begin, int64_t end) {
+  parallelFor(rows, std::max<int64_t>(1, kElementGrain / len), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       int64_t rem = r, so = 0, doff = 0;
       for (size_t d = rank - 1; d-- > 0;) {
@@ -60,4 +61,5 @@ void stridedCopy(const float* src, int64_t srcOffset, const Shape& srcStrides, f
   });
 }
 
+}  // namespace BMAE_ISA_LEVEL
 }  // namespace bmae

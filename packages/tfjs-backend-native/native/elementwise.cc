@@ -6,12 +6,14 @@
 #include "thread_pool.h"
 #include "vmath.h"
 
+#ifndef BMAE_ISA_LEVEL
+#error "compiled once per ISA level through kernels_isa.cc, not on its own"
+#endif
+
 namespace bmae {
+namespace BMAE_ISA_LEVEL {
 
 namespace {
-
-// Below this many elements per chunk a thread wake-up costs more than it saves.
-constexpr int64_t kGrain = 1 << 15;
 
 template <typename F>
 void mapRange(const float* x, float* out, int64_t begin, int64_t end, F f) {
@@ -20,7 +22,7 @@ void mapRange(const float* x, float* out, int64_t begin, int64_t end, F f) {
 
 template <typename F>
 void mapAll(const float* x, float* out, int64_t n, F f) {
-  parallelFor(n, kGrain, [&](int64_t begin, int64_t end) { mapRange(x, out, begin, end, f); });
+  parallelFor(n, kElementGrain, [&](int64_t begin, int64_t end) { mapRange(x, out, begin, end, f); });
 }
 
 }  // namespace
@@ -125,9 +127,11 @@ void binaryImpl(const float* a, const float* b, float* out, const BroadcastPlan&
   const int64_t sa = p.aStrides[rank - 1], sb = p.bStrides[rank - 1];
   int64_t rows = 1;
   for (size_t i = 0; i + 1 < rank; ++i) rows *= p.shape[i];
-  const int64_t rowGrain = std::max<int64_t>(1, kGrain / std::max<int64_t>(len, 1));
-  parallelFor(rows, rowGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
+  // Split the flat output, not the rows: same-shape and scalar operands collapse to a single row
+  // (e.g. Adam's [192, 768] * scalar), which split by rows would run on one thread.
+  parallelFor(rows * len, kElementGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin / len; r * len < end; ++r) {
+      const int64_t i0 = std::max(begin, r * len) - r * len, i1 = std::min(end, (r + 1) * len) - r * len;
       // Offsets of row r in a and b from its multi-index over the outer dims.
       int64_t rem = r, ao = 0, bo = 0;
       for (size_t d = rank - 1; d-- > 0;) {
@@ -136,7 +140,7 @@ void binaryImpl(const float* a, const float* b, float* out, const BroadcastPlan&
         ao += idx * p.aStrides[d];
         bo += idx * p.bStrides[d];
       }
-      row<Op>(a + ao, sa, b + bo, sb, out + r * len, len);
+      row<Op>(a + ao + i0 * sa, sa, b + bo + i0 * sb, sb, out + r * len + i0, i1 - i0);
     }
   });
 }
@@ -168,7 +172,7 @@ void adamW(const float* param, const float* m, const float* v, const float* grad
   const float b1 = static_cast<float>(p.beta1), oneMinusB1 = static_cast<float>(1.0 - p.beta1);
   const float b2 = static_cast<float>(p.beta2), oneMinusB2 = static_cast<float>(1.0 - p.beta2);
   const float eps = static_cast<float>(p.eps);
-  parallelFor(n, kGrain, [&](int64_t begin, int64_t end) {
+  parallelFor(n, kElementGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const float g = grad[i];
       const float mi = b1 * m[i] + oneMinusB1 * g;
@@ -181,4 +185,5 @@ void adamW(const float* param, const float* m, const float* v, const float* grad
   });
 }
 
+}  // namespace BMAE_ISA_LEVEL
 }  // namespace bmae

@@ -10,13 +10,16 @@
 #include "thread_pool.h"
 #include "vmath.h"
 
+#ifndef BMAE_ISA_LEVEL
+#error "compiled once per ISA level through kernels_isa.cc, not on its own"
+#endif
+
 namespace bmae {
+namespace BMAE_ISA_LEVEL {
 
 namespace {
 // Rows per chunk below which a job is not worth waking a worker (a ViT row is 64-768 floats).
 constexpr int64_t kRowGrain = 64;
-// Elements per chunk for the element-wise GELU (as the other element-wise kernels).
-constexpr int64_t kElementGrain = 1 << 15;
 }  // namespace
 
 void layerNormForward(const float* x, const float* weight, const float* bias, int64_t rows, int64_t width,
@@ -104,4 +107,5 @@ void geluGrad(const float* x, const float* dy, float* dx, int64_t n) {
   });
 }
 
+}  // namespace BMAE_ISA_LEVEL
 }  // namespace bmae

@@ -1,9 +1,12 @@
 // Which GEMM backs the addon's sgemm(): OpenBLAS when the build found it (BMAE_GEMM_OPENBLAS, set by
-// binding.gyp from scripts/build-addon.js's probe or BMAE_NATIVE_BLAS), else the built-in one.
+// binding.gyp from scripts/build-addon.js's probe or BMAE_NATIVE_BLAS), else the built-in one; and
+// how either is threaded (forEachSlab).
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
 #include "gemm.h"
+#include "thread_pool.h"
 
 #if BMAE_GEMM_OPENBLAS
 #include <cblas.h>
@@ -11,14 +14,47 @@
 
 namespace bmae {
 
+void forEachSlab(int64_t M, int64_t N, int64_t K, int64_t mr, int64_t nr,
+                 const std::function<void(int64_t, int64_t, int64_t, int64_t)>& fn) {
+  if (M <= 0 || N <= 0) return;
+  if (pool().threads() < 2 || M * N * K < kMinThreadedGemm) {
+    fn(0, M, 0, N);
+    return;
+  }
+  if (M >= N) {
+    const int64_t tiles = (M + mr - 1) / mr;
+    parallelFor(tiles, 1, [&](int64_t begin, int64_t end) { fn(begin * mr, std::min(M, end * mr), 0, N); });
+  } else {
+    const int64_t tiles = (N + nr - 1) / nr;
+    parallelFor(tiles, 1, [&](int64_t begin, int64_t end) { fn(0, M, begin * nr, std::min(N, end * nr)); });
+  }
+}
+
 #if BMAE_GEMM_OPENBLAS
+
+namespace {
+
+// OpenBLAS's own threads stay idle: each slab is one single-threaded call (nested in our pool, its
+// threads would compete with ours). Set once when the addon loads.
+const bool kOpenblasSingleThreaded = (openblas_set_num_threads(1), true);
+
+// Slab granularity: a multiple of OpenBLAS's sgemm register tiles on every x86/ARM kernel (16 rows or
+// columns), so no slab ends in a partial tile that the other could have finished.
+constexpr int64_t kOpenblasSlab = 16;
+
+}  // namespace
 
 bool openblasSgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                    int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  if (M <= 0 || N <= 0) return true;
-  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-              static_cast<blasint>(M), static_cast<blasint>(N), static_cast<blasint>(K), alpha, A,
-              static_cast<blasint>(lda), B, static_cast<blasint>(ldb), beta, C, static_cast<blasint>(ldc));
+  (void)kOpenblasSingleThreaded;
+  forEachSlab(M, N, K, kOpenblasSlab, kOpenblasSlab, [&](int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+    const float* a = transA ? A + i0 : A + i0 * lda;  // op(A) rows i0.. are A's columns when transposed
+    const float* b = transB ? B + j0 * ldb : B + j0;
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                static_cast<blasint>(i1 - i0), static_cast<blasint>(j1 - j0), static_cast<blasint>(K), alpha, a,
+                static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, C + i0 * ldc + j0,
+                static_cast<blasint>(ldc));
+  });
   return true;
 }
 
@@ -26,8 +62,6 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   openblasSgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
-
-void gemmSetThreads(int threads) { openblas_set_num_threads(threads); }
 
 std::string openblasConfig() { return openblas_get_config(); }
 
@@ -44,9 +78,6 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   builtinSgemm("", transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
-
-// The built-in GEMM threads over the addon's own pool, whose size setThreads() already sets.
-void gemmSetThreads(int) {}
 
 std::string openblasConfig() { return ""; }
 

@@ -1,10 +1,13 @@
 // The one SGEMM the addon's kernels call, and where it comes from. Two implementations sit behind
-// it: OpenBLAS's cblas_sgemm (gemm_openblas.cc, built when OpenBLAS is found or BMAE_NATIVE_BLAS=openblas)
+// it: OpenBLAS's cblas_sgemm (gemm.cc, built when OpenBLAS is found or BMAE_NATIVE_BLAS=openblas)
 // and the built-in blocked SGEMM (gemm_builtin.cc, always compiled so it can be tested and timed
 // beside OpenBLAS; it backs sgemm() when BMAE_NATIVE_BLAS=builtin or no OpenBLAS is found).
+// Both run single-threaded per slab of C, the slabs spread over the addon's pool (forEachSlab): one
+// set of threads for every kernel, instead of OpenBLAS's own pool waking beside ours.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,8 +21,21 @@ namespace bmae {
 void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
-/** Tells the GEMM library how many threads it may use (OpenBLAS has its own pool; builtin uses ours). */
-void gemmSetThreads(int threads);
+/**
+ * Products below this many multiply-adds (~10-20 us on one core) run on one thread: splitting them
+ * costs more in hand-off than the second core saves. Also the batch size under which batchMatMul
+ * keeps several small products on one thread.
+ */
+constexpr int64_t kMinThreadedGemm = int64_t{1} << 20;
+
+/**
+ * How both GEMMs are threaded: C [M, N] is cut into one slab per pool thread, whole multiples of mr
+ * rows when M >= N, else of nr columns, and fn(i0, i1, j0, j1) computes C[i0:i1, j0:j1] on one thread.
+ * The partition depends only on the shape and the thread count, so a given thread count always
+ * gives the same numbers. One slab (inline) below kMinThreadedGemm or inside a pool job.
+ */
+void forEachSlab(int64_t M, int64_t N, int64_t K, int64_t mr, int64_t nr,
+                 const std::function<void(int64_t i0, int64_t i1, int64_t j0, int64_t j1)>& fn);
 
 /** Which GEMM backs sgemm(): "openblas <config>" or "builtin <isa> <MRxNR>". */
 std::string gemmInfo();

@@ -7,9 +7,10 @@
 // Packing turns any transpose or stride into the contiguous layout the micro-kernel streams, which
 // is why transA/transB cost only a different packing loop. Edge tiles (M, N not multiples of MR, NR)
 // run the full kernel on zero-padded panels into a scratch tile and copy the valid part.
-// Threads: C is split into one slab per pool thread (rows when M >= N, else columns, in whole tiles);
-// each thread packs its own panels. Called from inside a pool job (batched small products), it runs
-// single-threaded on the calling thread.
+// Threads: C is split into one slab per pool thread (forEachSlab: rows when M >= N, else columns, in
+// whole MR / NR tiles); each thread packs its own panels. A tile's sums do not depend on the slab it is
+// in, so results are the same for any thread count. Called from inside a pool job (batched small
+// products), it runs single-threaded on the calling thread.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -28,8 +29,6 @@ namespace {
 
 using gemm::KernelSpec;
 
-// Below ~1 M multiply-adds (~20-40 us of work) a thread wake-up costs more than the second core saves.
-constexpr int64_t kMinThreadedWork = 1 << 20;
 constexpr int kMaxTile = 12 * 32;  // largest MR x NR of any kernel
 
 std::vector<const KernelSpec*> availableKernels() {
@@ -188,25 +187,10 @@ void runBuiltin(const KernelSpec& ks, bool transA, bool transB, int64_t M, int64
     scaleC(M, N, beta, C, ldc);
     beta = 1.0f;
   }
-  if (pool().threads() < 2 || M * N * K < kMinThreadedWork) {
-    blockedGemm(ks, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    return;
-  }
-  if (M >= N) {  // row slabs in whole MR tiles: each slab is the same GEMM on fewer rows of A and C
-    const int64_t tiles = (M + ks.mr - 1) / ks.mr;
-    parallelFor(tiles, 1, [&](int64_t begin, int64_t end) {
-      const int64_t i0 = begin * ks.mr, i1 = std::min(M, end * ks.mr);
-      blockedGemm(ks, transA, transB, i1 - i0, N, K, alpha, transA ? A + i0 : A + i0 * lda, lda, B, ldb, beta,
-                  C + i0 * ldc, ldc);
-    });
-  } else {  // column slabs in whole NR tiles
-    const int64_t tiles = (N + ks.nr - 1) / ks.nr;
-    parallelFor(tiles, 1, [&](int64_t begin, int64_t end) {
-      const int64_t j0 = begin * ks.nr, j1 = std::min(N, end * ks.nr);
-      blockedGemm(ks, transA, transB, M, j1 - j0, K, alpha, A, lda, transB ? B + j0 * ldb : B + j0, ldb, beta,
-                  C + j0, ldc);
-    });
-  }
+  forEachSlab(M, N, K, ks.mr, ks.nr, [&](int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+    blockedGemm(ks, transA, transB, i1 - i0, j1 - j0, K, alpha, transA ? A + i0 : A + i0 * lda, lda,
+                transB ? B + j0 * ldb : B + j0, ldb, beta, C + i0 * ldc + j0, ldc);
+  });
 }
 
 }  // namespace

@@ -9,6 +9,17 @@ namespace bmae {
 
 using Shape = std::vector<int64_t>;
 
+/** Elements per chunk below which splitting an element-wise pass costs more (a hand-off) than it saves. */
+constexpr int64_t kElementGrain = 1 << 15;
+
+// The kernels below (elementwise.cc, reduce.cc, copy.cc, fused.cc) are compiled once per ISA level by
+// kernels_isa.cc, each copy in namespace bmae::<level>; these public names dispatch to the best copy
+// the CPU runs (the build itself targets the baseline ISA, so the addon loads on any CPU of its arch).
+/** The ISA level the element-wise kernels run at: "avx512" (x86-64-v4), "avx2" (v3) or "baseline". */
+const char* kernelIsa();
+/** The levels this CPU can run, best first; env BMAE_KERNEL_ISA picks a lesser one (tests, benchmarks). */
+std::vector<const char*> kernelIsas();
+
 enum class UnaryOp { Exp, Tanh, Erf, Sqrt, Rsqrt, Square, Neg, Reciprocal, Log, Relu, Sigmoid, Abs };
 enum class BinaryOp { Add, Sub, Mul, Div, SquaredDifference, Maximum, Minimum };
 enum class ReduceOp { Sum, Mean, Max, Min };

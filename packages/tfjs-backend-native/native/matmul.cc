@@ -11,16 +11,18 @@ namespace bmae {
 
 namespace {
 
-// OpenBLAS runs one sgemm single-threaded below M*N*K = 65536 * 4 (its GEMM_MULTITHREAD_THRESHOLD);
-// batches of matrices that small are better spread over threads one matrix each.
-constexpr int64_t kSmallGemm = 1 << 18;
+// Bias rows per chunk below which filling them is not worth a second thread.
+constexpr int64_t kBiasGrain = 1 << 15;
 
 void gemm(const float* a, const float* b, float* c, int64_t M, int64_t N, int64_t K, bool transA, bool transB,
           const float* bias) {
   if (M == 0 || N == 0) return;
   float beta = 0.0f;
   if (bias != nullptr) {
-    for (int64_t i = 0; i < M; ++i) std::memcpy(c + i * N, bias, sizeof(float) * N);
+    // C starts as the bias rows and sgemm adds to it (beta = 1); the copy is threaded like the product.
+    parallelFor(M, std::max<int64_t>(1, kBiasGrain / N), [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) std::memcpy(c + i * N, bias, sizeof(float) * N);
+    });
     beta = 1.0f;
   }
   if (K == 0) {
@@ -44,20 +46,16 @@ void batchMatMul(const float* a, const float* b, float* c, int64_t batch, const 
     gemm(a + aIndex[0] * aSize, b + bIndex[0] * bSize, c, batch * M, N, K, transA, transB, bias);
     return;
   }
-  const int threads = pool().threads();
-  if (threads > 1 && M * N * K <= kSmallGemm && batch >= threads) {
-    // Many small products (attention heads): one single-threaded sgemm per matrix, matrices spread
-    // over our pool. OpenBLAS is told to stay single-threaded meanwhile so the calls never nest.
-    gemmSetThreads(1);
-    parallelFor(batch, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i)
-        gemm(a + aIndex[i] * aSize, b + bIndex[i] * bSize, c + i * cSize, M, N, K, transA, transB, bias);
-    });
-    gemmSetThreads(threads);
-    return;
-  }
-  for (int64_t i = 0; i < batch; ++i)
-    gemm(a + aIndex[i] * aSize, b + bIndex[i] * bSize, c + i * cSize, M, N, K, transA, transB, bias);
+  // Several products. Each one too small to split (attention heads: [65, 65, 64] is 0.27 M
+  // multiply-adds) runs single-threaded, the products spread over the pool, enough of them per chunk
+  // to be worth a thread (a small product's result then does not depend on the thread count); larger
+  // ones run one after another, each split by sgemm itself.
+  const int64_t work = std::max<int64_t>(1, M * N * K);
+  const int64_t grain = work < kMinThreadedGemm ? (kMinThreadedGemm + work - 1) / work : batch;
+  parallelFor(batch, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      gemm(a + aIndex[i] * aSize, b + bIndex[i] * bSize, c + i * cSize, M, N, K, transA, transB, bias);
+  });
 }
 
 }  // namespace bmae

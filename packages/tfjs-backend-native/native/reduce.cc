@@ -10,11 +10,14 @@
 #include "thread_pool.h"
 #include "vmath.h"
 
+#ifndef BMAE_ISA_LEVEL
+#error "compiled once per ISA level through kernels_isa.cc, not on its own"
+#endif
+
 namespace bmae {
+namespace BMAE_ISA_LEVEL {
 
 namespace {
-
-constexpr int64_t kGrain = 1 << 15;
 
 // Sum of n contiguous floats with 8 independent lanes (vectorisable without reassociation flags).
 double sumContiguous(const float* x, int64_t n) {
@@ -76,7 +79,7 @@ void reduce(ReduceOp op, const float* x, int64_t outer, int64_t reduced, int64_t
   }
   if (inner == 1) {
     // Innermost reduction: one contiguous row per output.
-    parallelFor(outer, std::max<int64_t>(1, kGrain / reduced), [&](int64_t begin, int64_t end) {
+    parallelFor(outer, std::max<int64_t>(1, kElementGrain / reduced), [&](int64_t begin, int64_t end) {
       for (int64_t o = begin; o < end; ++o) {
         const float* xo = x + o * reduced;
         if (isSum) out[o] = static_cast<float>(sumContiguous(xo, reduced) * scale);
@@ -88,9 +91,9 @@ void reduce(ReduceOp op, const float* x, int64_t outer, int64_t reduced, int64_t
   }
   const int threads = pool().threads();
   const int64_t total = outer * reduced * inner;
-  if (outer >= threads || total < 2 * kGrain) {
+  if (outer >= threads || total < 2 * kElementGrain) {
     // Enough independent slices: one thread per block of outer slices.
-    parallelFor(outer, std::max<int64_t>(1, kGrain / (reduced * inner)), [&](int64_t begin, int64_t end) {
+    parallelFor(outer, std::max<int64_t>(1, kElementGrain / (reduced * inner)), [&](int64_t begin, int64_t end) {
       std::vector<double> acc(isSum ? inner : 0);
       for (int64_t o = begin; o < end; ++o) {
         const float* xo = x + o * reduced * inner;
@@ -155,9 +158,10 @@ void softmaxRow(const float* x, int64_t cols, float* out) {
 
 void softmax(const float* x, int64_t rows, int64_t cols, float* out) {
   if (cols == 0) return;
-  parallelFor(rows, std::max<int64_t>(1, kGrain / cols), [&](int64_t begin, int64_t end) {
+  parallelFor(rows, std::max<int64_t>(1, kElementGrain / cols), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) softmaxRow(x + r * cols, cols, out + r * cols);
   });
 }
 
+}  // namespace BMAE_ISA_LEVEL
 }  // namespace bmae

@@ -1,10 +1,10 @@
 #include "thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 
-#include "gemm.h"
 
 namespace bmae {
 
@@ -27,15 +27,45 @@ ThreadPool::~ThreadPool() {
   for (auto& w : workers_) w.join();
 }
 
-void ThreadPool::claimChunks() {
+namespace {
+
+// How long an idle worker polls for the next job, and a caller for its job's last chunks, before
+// sleeping. Long enough to bridge the gap between two kernels of a step (the JavaScript in between),
+// short enough that a pool left idle costs nothing measurable (the poll is a pause loop: no syscalls,
+// so no system time).
+constexpr auto kSpin = std::chrono::microseconds(100);
+
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Polls pred() for up to kSpin; true when it became true.
+template <typename Pred>
+bool spinUntil(Pred pred) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (int i = 0;; ++i) {
+    if (pred()) return true;
+    cpuRelax();
+    // Reading the clock costs ~20 ns: check it every 64 polls only.
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() > deadline) return pred();
+  }
+}
+
+}  // namespace
+
+void ThreadPool::claimChunks(const std::function<void(int64_t)>& job, int64_t chunks) {
   inPoolJob = true;
   struct Reset {
     ~Reset() { inPoolJob = false; }
   } reset;
   for (;;) {
     const int64_t c = next_.fetch_add(1, std::memory_order_relaxed);
-    if (c >= chunks_) return;
-    (*job_)(c);
+    if (c >= chunks) return;
+    job(c);
     done_.fetch_add(1, std::memory_order_release);
   }
 }
@@ -43,20 +73,31 @@ void ThreadPool::claimChunks() {
 void ThreadPool::workerLoop() {
   uint64_t seen = 0;
   for (;;) {
+    const std::function<void(int64_t)>* job = nullptr;
+    int64_t chunks = 0;
+    spinUntil([&] { return generation_.load(std::memory_order_acquire) != seen; });
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      wake_.wait(lock, [&] { return stop_ || generation_.load(std::memory_order_relaxed) != seen; });
       if (stop_) return;
-      seen = generation_;
-      ++busyWorkers_;
+      seen = generation_.load(std::memory_order_relaxed);
+      // A worker that woke after its job returned finds job_ null (or the next job): it takes what is
+      // there now, under the lock, so it never runs a finished job's function.
+      job = job_;
+      chunks = chunks_;
+      busyWorkers_.fetch_add(1, std::memory_order_relaxed);
     }
-    claimChunks();
+    if (job != nullptr) claimChunks(*job, chunks);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      --busyWorkers_;
+      busyWorkers_.fetch_sub(1, std::memory_order_release);
     }
     finished_.notify_one();
   }
+}
+
+bool ThreadPool::finished() const {
+  return done_.load(std::memory_order_acquire) >= chunks_ && busyWorkers_.load(std::memory_order_acquire) == 0;
 }
 
 void ThreadPool::run(int64_t chunks, const std::function<void(int64_t)>& fn) {
@@ -71,13 +112,15 @@ void ThreadPool::run(int64_t chunks, const std::function<void(int64_t)>& fn) {
     chunks_ = chunks;
     next_.store(0, std::memory_order_relaxed);
     done_.store(0, std::memory_order_relaxed);
-    ++generation_;
+    generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
-  claimChunks();
+  claimChunks(fn, chunks);
   // Wait until every chunk ran and no worker still holds a reference to fn (it lives on our stack).
+  // The last check is under the lock, where workers register: one that registers later finds job_ null.
+  spinUntil([&] { return finished(); });
   std::unique_lock<std::mutex> lock(mutex_);
-  finished_.wait(lock, [&] { return done_.load(std::memory_order_acquire) >= chunks_ && busyWorkers_ == 0; });
+  finished_.wait(lock, [&] { return finished(); });
   job_ = nullptr;
 }
 
@@ -111,7 +154,6 @@ void setThreads(int threads) {
   auto& slot = poolSlot();
   if (slot && slot->threads() == threads) return;
   slot.reset(new ThreadPool(threads));
-  gemmSetThreads(threads);
 }
 
 int getThreads() { return pool().threads(); }

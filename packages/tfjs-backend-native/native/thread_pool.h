@@ -1,6 +1,8 @@
-// A small persistent thread pool: the caller's thread plus (threads - 1) workers that sleep on a
-// condition variable between jobs. Threads are created once (never per op); a job is split into
-// contiguous chunks that the workers and the caller claim from an atomic counter.
+// A small persistent thread pool: the caller's thread plus (threads - 1) workers. Threads are created
+// once (never per op); a job is split into contiguous chunks that the workers and the caller claim
+// from an atomic counter. Between jobs a worker first spins for a short while (kernels of a training
+// step come back to back, tens of microseconds apart, and a futex sleep + wake-up costs about as much
+// as a small kernel), then sleeps on a condition variable.
 #pragma once
 
 #include <atomic>
@@ -27,26 +29,30 @@ class ThreadPool {
 
  private:
   void workerLoop();
-  void claimChunks();
+  void claimChunks(const std::function<void(int64_t)>& job, int64_t chunks);
+  bool finished() const;
 
   int threads_;
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable finished_;
+  // The current job; written under mutex_ while no worker is registered for it, read under mutex_.
   const std::function<void(int64_t)>* job_ = nullptr;
   int64_t chunks_ = 0;
   std::atomic<int64_t> next_{0};
   std::atomic<int64_t> done_{0};
-  uint64_t generation_ = 0;
-  int busyWorkers_ = 0;
+  // Atomics so that a spinning worker and a waiting caller can poll them without the mutex; they
+  // change only under mutex_, which is what the sleeping side waits on.
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> busyWorkers_{0};
   bool stop_ = false;
 };
 
 /** The process-wide pool (size from setThreads / BMAE_THREADS). */
 ThreadPool& pool();
 
-/** Sets the thread count of the pool and of the GEMM library (gemmSetThreads). */
+/** Sets the thread count of the pool (which every kernel, GEMM included, runs on). */
 void setThreads(int threads);
 int getThreads();
 

@@ -39,6 +39,10 @@ export interface NativeAddon {
   setThreads(threads: number): void;
   getThreads(): number;
   blasConfig(): string;
+  /** The ISA level the element-wise kernels run at ('avx512', 'avx2', 'baseline'; BMAE_KERNEL_ISA picks a lesser one). */
+  kernelIsa(): string;
+  /** The levels this CPU runs, best first. */
+  kernelIsas(): string[];
   /** Which GEMM backs batchMatMul: "openblas <config>" or "builtin <isa> <MRxNR> (<blocking>)". */
   gemmInfo(): string;
   /** The built-in GEMM's micro-kernels this CPU runs, best first (e.g. ['avx512', 'avx2', 'scalar']). */
@@ -63,12 +67,12 @@ export const ADDON_PATH = process.env.BMAE_NATIVE_ADDON
 export const BUILD_LOG_PATH = path.resolve(path.dirname(ADDON_PATH), '..', 'native-build.log');
 
 /**
- * OpenBLAS's idle workers spin (sched_yield in a loop) for 2^28 cycles after every call before they
- * sleep. A training step makes thousands of small calls, so between them the worker spins, and on a
- * shared machine every yield is a syscall: that was most of the step's system time (measured in the
- * README). 2^4 cycles makes them sleep at once; a wake-up costs a few microseconds, which the sgemm
- * shapes here amortise. OpenBLAS reads the variable once, when the library initialises, i.e. when
- * the addon is first loaded: it must be set before require. A value the user set is kept.
+ * OpenBLAS's idle workers spin (sched_yield in a loop) for 2^28 cycles after every threaded call before
+ * they sleep; on a shared machine every yield is a syscall, and that was most of a step's system time.
+ * The addon now calls OpenBLAS single-threaded only (native/gemm.cc: one call per slab of our own
+ * pool), so its workers never run; the timeout stays as a guard for anything else in the process that
+ * makes OpenBLAS threaded. OpenBLAS reads it once, when the library initialises (the addon's first
+ * load): it must be set before require. A value the user set is kept.
  */
 export const OPENBLAS_THREAD_TIMEOUT_DEFAULT = '4';
 
