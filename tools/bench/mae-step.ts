@@ -40,7 +40,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@bmae/data';
 import { AdamW, weightDecayGroups } from '@bmae/trainers';
 import {
-  BACKEND_NAMES, copyParams, createMaeParams, disposeParams, encoderParamNames, forwardFeatures, forwardLoss, forwardMae,
+  copyParams, createMaeParams, disposeParams, encoderParamNames, forwardFeatures, forwardLoss, forwardMae,
   maeConfig, normaliseFeatureTarget, parseBackendName, patchify, PRESET_NAMES, randomMasking, selectBackend,
   type BackendName, type MaeConfig, type Params, type PresetName,
 } from '@bmae/vit-model';
