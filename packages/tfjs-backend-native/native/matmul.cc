@@ -11,16 +11,13 @@ namespace bmae {
 
 namespace {
 
-// Bias rows per chunk below which filling them is not worth a second thread.
-constexpr int64_t kBiasGrain = 1 << 15;
-
 void gemm(const float* a, const float* b, float* c, int64_t M, int64_t N, int64_t K, bool transA, bool transB,
           const float* bias) {
   if (M == 0 || N == 0) return;
   float beta = 0.0f;
   if (bias != nullptr) {
     // C starts as the bias rows and sgemm adds to it (beta = 1); the copy is threaded like the product.
-    parallelFor(M, std::max<int64_t>(1, kBiasGrain / N), [&](int64_t begin, int64_t end) {
+    parallelFor(M, std::max<int64_t>(1, kElementGrain / N), [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) std::memcpy(c + i * N, bias, sizeof(float) * N);
     });
     beta = 1.0f;

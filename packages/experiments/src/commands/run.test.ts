@@ -13,7 +13,7 @@ describe('threadsPerWorker', () => {
 describe('planRun', () => {
   it('runs the target through Nx with --parallel=workers, the seeds forwarded, the cores split', () => {
     const plan = planRun('sweep-k', { configuration: 'quick', seeds: '2', workers: '2' }, {}, 2);
-    expect(plan).toEqual({ args: ['--no-install', 'nx', 'run', 'experiments:sweep-k:quick', '--parallel=2', '--outputStyle=stream', '--seeds=2'], threads: 1 });
+    expect(plan).toEqual({ id: 'experiments:sweep-k:quick', workers: 2, args: ['--no-install', 'nx', 'run', 'experiments:sweep-k:quick', '--parallel=2', '--outputStyle=stream', '--seeds=2'], threads: 1 });
   });
 
   it('takes the configuration from the target spec, and one worker gets every core', () => {

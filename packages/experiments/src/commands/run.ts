@@ -22,6 +22,9 @@ export function threadsPerWorker(workers: number, cores: number = availableParal
 
 /** What `bmae run` starts: the `npx` arguments of the Nx run and the BMAE_THREADS each stage gets. */
 export interface RunPlan {
+  /** the Nx task run, <project>:<target>[:<configuration>] */
+  id: string;
+  workers: number;
   args: string[];
   threads: number;
 }
@@ -39,7 +42,7 @@ export function planRun(spec: string, options: RunOptions, env: NodeJS.ProcessEn
     : threadsPerWorker(workers, cores);
   const id = [target.project, target.target, target.configuration].filter((p) => p !== undefined).join(':');
   const overrides = Object.entries(target.overrides).map(([k, v]) => `--${k}=${v}`);
-  return { args: ['--no-install', 'nx', 'run', id, `--parallel=${workers}`, '--outputStyle=stream', ...overrides], threads };
+  return { id, workers, args: ['--no-install', 'nx', 'run', id, `--parallel=${workers}`, '--outputStyle=stream', ...overrides], threads };
 }
 
 export function register(program: Command): void {
@@ -52,9 +55,8 @@ export function register(program: Command): void {
     .option('--workers <n>', 'stages run at once', '1')
     .option('--threads <n>', 'BMAE_THREADS of each stage (default: env BMAE_THREADS, else cores / workers)')
     .action(async (spec: string, options: RunOptions) => {
-      const { args, threads } = planRun(spec, options);
-      const workers = Number(options.workers);
-      console.error(`bmae run: ${args[3]} with ${workers} worker${workers > 1 ? 's' : ''}, BMAE_THREADS=${threads} each: npx ${args.join(' ')}`);
+      const { id, workers, args, threads } = planRun(spec, options);
+      console.error(`bmae run: ${id} with ${workers} worker${workers > 1 ? 's' : ''}, BMAE_THREADS=${threads} each: npx ${args.join(' ')}`);
       const child = spawn('npx', args, { cwd: WORKSPACE_ROOT, stdio: 'inherit', env: { ...process.env, BMAE_THREADS: String(threads) } });
       const code = await new Promise<number>((done) => child.on('close', (status, signal) => done(status ?? (signal ? 1 : 0))));
       process.exitCode = code;
