@@ -11,9 +11,22 @@ import type { DataId } from '@tensorflow/tfjs-core/dist/tensor_info';
 
 import { addon } from './addon';
 import { BufferPool } from './buffer-pool';
+import { CoreShare } from './core-share';
 import { nativeKernelConfigs } from './kernels';
 
 export const BACKEND_NAME = 'native';
+
+/** BMAE_THREADS when it is a thread count (the addon sized its pool from it), else null. */
+function fixedThreadsFromEnv(): number | null {
+  const threads = Number(process.env.BMAE_THREADS);
+  return process.env.BMAE_THREADS && Number.isInteger(threads) && threads > 0 ? threads : null;
+}
+
+/**
+ * The pool's size follows this process's share of the cores (core-share.ts) unless BMAE_THREADS or
+ * setThreads() fixed it. One per process, like the addon's pool.
+ */
+const coreShare = new CoreShare({ fixedThreads: fixedThreadsFromEnv(), apply: (threads) => addon.setThreads(threads) });
 
 /**
  * MathBackendCPU whose native kernels draw their outputs from a BufferPool (see buffer-pool.ts for
@@ -30,6 +43,8 @@ export class NativeBackend extends MathBackendCPU {
 
   /** An output buffer of n float32 values, contents unspecified (the kernel overwrites all of it). */
   allocFloat32(n: number): Float32Array {
+    // Between kernels (a kernel asks for its output before it computes): the place to resize the pool.
+    coreShare.tick();
     return this.pool.take(n);
   }
 
@@ -98,14 +113,23 @@ export function registerNativeBackend(): void {
   for (const k of native) registerKernel({ ...k, kernelFunc: unsharing(k.kernelFunc) });
 }
 
-/** Threads used by the kernels and the GEMM (env BMAE_THREADS, default: all cores). */
+/**
+ * Threads used by the kernels and the GEMM now: env BMAE_THREADS or setThreads() fix them; otherwise
+ * this process's share of the cores among the host's native processes (all of them when alone).
+ */
 export function getThreads(): number {
   return addon.getThreads();
 }
 
-/** Changes the thread count of the pool and of the GEMM (>= 1). */
+/** Whether the thread count follows the share of the cores (neither BMAE_THREADS nor setThreads() fixed it). */
+export function threadsShared(): boolean {
+  return coreShare.shared;
+}
+
+/** Fixes the thread count of the pool and of the GEMM (>= 1), for the rest of the process. */
 export function setThreads(threads: number): void {
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`setThreads: threads must be an integer >= 1, got ${threads}`);
+  coreShare.fix(threads);
   addon.setThreads(threads);
 }
 

@@ -108,7 +108,7 @@ const CANDIDATES: readonly Candidate[] = [
     load: () => require('@bmae/tfjs-backend-native'),
     device: () => {
       const native = require('@bmae/tfjs-backend-native') as typeof import('@bmae/tfjs-backend-native');
-      return cpuDevice(native.getThreads(), { blas: native.blasConfig(), gemm: native.gemmInfo() });
+      return cpuDevice(native.getThreads(), { blas: native.blasConfig(), gemm: native.gemmInfo(), ...(native.threadsShared() ? { threadsShared: true } : {}) });
     },
   },
   {

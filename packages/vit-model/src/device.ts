@@ -14,6 +14,11 @@ export interface DeviceInfo {
   cores: number;
   /** Threads the backend computes with; null when the library picks (TensorFlow: one per core). */
   threads: number | null;
+  /**
+   * native without BMAE_THREADS: the thread count follows the process's share of the cores among the
+   * host's native processes (`threads` is then the count at selection: all cores, or the share then).
+   */
+  threadsShared?: boolean;
   /** native: OpenBLAS's build description. */
   blas?: string;
   /** native: the GEMM it multiplies with, OpenBLAS or its built-in one (+ ISA and blocking). */
@@ -43,7 +48,7 @@ export function nvidiaGpuName(): string | undefined {
   return `${name} (${memory}, driver ${driver})`;
 }
 
-export function cpuDevice(threads: number | null, extra: Pick<DeviceInfo, 'blas' | 'gemm' | 'tensorflow'> = {}): DeviceInfo {
+export function cpuDevice(threads: number | null, extra: Pick<DeviceInfo, 'blas' | 'gemm' | 'tensorflow' | 'threadsShared'> = {}): DeviceInfo {
   return { kind: 'cpu', name: cpuModel(), cores: os.availableParallelism(), threads, ...extra };
 }
 
@@ -53,7 +58,8 @@ export function gpuDevice(tensorflow: string | undefined): DeviceInfo {
 
 /** One line for logs: "CPU AMD EPYC 7B13 (2 threads)", "GPU NVIDIA H100 ... (TensorFlow 2.21.0)". */
 export function describeDevice(device: DeviceInfo): string {
-  const threads = device.threads === null ? '' : `${device.threads} thread${device.threads === 1 ? '' : 's'}`;
+  const threads = device.threadsShared ? 'threads: a share of the cores'
+    : device.threads === null ? '' : `${device.threads} thread${device.threads === 1 ? '' : 's'}`;
   // native's GEMM in short ('openblas', 'builtin avx512 12x32'); OpenBLAS's build line is device.blas
   const gemm = device.gemm ? (device.gemm.startsWith('openblas') ? 'openblas' : device.gemm.split(' (')[0]) : '';
   const parts = [threads, gemm ? `gemm: ${gemm}` : '', device.tensorflow ? `TensorFlow ${device.tensorflow}` : ''].filter(Boolean);
