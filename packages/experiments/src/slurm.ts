@@ -56,6 +56,8 @@ export function batchScript(task: GraphTask, options: SlurmOptions & { workspace
     ...exports,
     // a job given CPUs uses that many threads (unless BMAE_THREADS says otherwise)
     'if [ -n "${SLURM_CPUS_PER_TASK:-}" ] && [ -z "${BMAE_THREADS:-}" ]; then export BMAE_THREADS=$SLURM_CPUS_PER_TASK; fi',
+    // a job is one allocation (often one GPU): its seeds run one after another inside it
+    'export BMAE_SEED_WORKERS=${BMAE_SEED_WORKERS:-1}',
     `echo "bmae job $SLURM_JOB_ID: ${task.id} on $(hostname), started $(date -u +%FT%TZ)"`,
     taskCommand(task).map(quote).join(' '),
     '',

@@ -89,4 +89,29 @@ describe('runStage (smoke profile, synthetic data)', () => {
     await runStage({ ...options, experiment: 'mae', stage: 'pretrain' });
     expect(existsSync(join(seedDir, 'stray.txt'))).toBe(false);
   });
+
+  it('runs seeds side by side in worker processes with the numbers of one process', async () => {
+    const seeds = 2;
+    const lossesOf = (experiment: string, seed: number) =>
+      readFileSync(join(runsDir, 'smoke', experiment, 'pretrain', `seed-${seed}`, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line))
+        .map((r) => (r.monitor === undefined ? [r.step, r.loss] : [r.epoch, r.monitor.knnTop1]));
+    const top1Of = (experiment: string, stage: string, seed: number) => readEvalRecord(join(runsDir, 'smoke', experiment, stage, `seed-${seed}.json`)).metrics.top1;
+    const lines: string[] = [];
+    // mae-k1 pre-trains in two workers, mae (its pixel twin for one epoch, then not) in this process
+    const inWorkers = await runStage({ ...options, experiment: 'mae-k1', stage: 'pretrain', seeds, seedWorkers: 2, log: (line) => lines.push(line) });
+    const inProcess = await runStage({ ...options, experiment: 'mae-k1', stage: 'linprobe', seeds, seedWorkers: 1 });
+    expect(inWorkers).toMatchObject({ status: 'done', seeds, stage: 'pretrain' });
+    expect(lines.filter((l) => /^mae-k1 pretrain seed \d: worker process \d+$/.test(l))).toHaveLength(seeds);
+    expect(lines.some((l) => l.startsWith('[seed 1] '))).toBe(true);
+    expect(inProcess.seeds).toBe(seeds);
+    const workerLosses = [0, 1].map((seed) => lossesOf('mae-k1', seed));
+    const workerTop1 = [0, 1].map((seed) => top1Of('mae-k1', 'linprobe', seed));
+    expect(workerLosses[0]).not.toEqual(workerLosses[1]); // two seeds, two runs
+
+    // the same stages the other way round: pre-training in this process, the probe in workers
+    await runStage({ ...options, experiment: 'mae-k1', stage: 'pretrain', seeds, seedWorkers: 1 });
+    await runStage({ ...options, experiment: 'mae-k1', stage: 'linprobe', seeds, seedWorkers: 2 });
+    expect([0, 1].map((seed) => lossesOf('mae-k1', seed))).toEqual(workerLosses);
+    expect([0, 1].map((seed) => top1Of('mae-k1', 'linprobe', seed))).toEqual(workerTop1);
+  });
 });

@@ -17,7 +17,11 @@ import writeFileAtomic from 'write-file-atomic';
 import { BMAE_VERSION, commandLine } from './cli-options';
 import { loadExperiment, loadProfile, type Experiment, type Profile } from './experiment';
 import { finetuneSettingsFor, knnSettingsFor, linprobeSettingsFor, pretrainConfigFor, type EvalStage, type Stage } from './stage-config';
+import { runSeedWorkers, seedWorkerCount, type SeedOutcome } from './seed-workers';
 import { writeSummary } from './summary';
+
+/** The `bmae` command's entry point, which seed workers run. */
+const BMAE_BIN = resolve(__dirname, '../bin/bmae.js');
 
 /** Where runs are written: env BMAE_RUNS_DIR, else <workspace>/runs (the Nx targets' outputs). */
 export function runsRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -72,6 +76,11 @@ export interface StageOptions {
    */
   resume?: boolean;
   log?: (line: string) => void;
+  /**
+   * Seeds run side by side in worker processes (seed-workers.ts); default: env BMAE_SEED_WORKERS, else
+   * as many as the cores hold. 1 runs them one after another in this process.
+   */
+  seedWorkers?: number;
 }
 
 interface Context {
@@ -80,6 +89,8 @@ interface Context {
   experiment: Experiment;
   profile: Profile;
   seeds: number;
+  /** the experiment whose pre-training is evaluated (null: none, a random-init baseline) */
+  pretrainedFrom: string | null;
   root: string;
   dir: string;
   resume: boolean;
@@ -178,32 +189,25 @@ function knnCurveMonitor(ctx: Context, data: Cifar10): EpochMonitor | undefined 
   });
 }
 
-async function runPretrainStage(ctx: Context, data: Cifar10, backend: BackendSelection): Promise<Pick<StageRecord, 'imagesPerSecond' | 'settings'>> {
-  const monitor = knnCurveMonitor(ctx, data);
-  let images = 0;
-  let trainSeconds = 0;
-  const configs = [];
-  for (let seed = 0; seed < ctx.seeds; seed++) {
-    const config = pretrainConfigFor(ctx.experiment, ctx.profile, seed, { experiment: ctx.name, profile: ctx.profileName })!;
-    configs.push(config);
-    const started = performance.now();
-    const outDir = join(ctx.dir, `seed-${seed}`);
-    const summary = await runPretraining({
-      config,
-      data: { train: data.train, stats: { mean: data.mean, std: data.std }, source: data.source, fingerprint: data.fingerprint },
-      outDir,
-      resume: ctx.resume && existsSync(join(outDir, 'latest.json')),
-      backend: backend.name,
-      device: backend.device,
-      bmaeVersion: BMAE_VERSION,
-      command: commandLine(),
-      monitor,
-      log: ctx.log,
-    });
-    trainSeconds += (performance.now() - started) / 1000;
-    images += summary.epochsRun * summary.resolved.derived.stepsPerEpoch * config.optim.batchSize;
-  }
-  return { imagesPerSecond: images / trainSeconds, settings: configs[0] };
+/** One seed's pre-training into <stage>/seed-<s>/. */
+async function runPretrainSeed(ctx: Context, data: Cifar10, backend: BackendSelection, monitor: EpochMonitor | undefined, seed: number): Promise<SeedOutcome> {
+  const config = pretrainConfigFor(ctx.experiment, ctx.profile, seed, { experiment: ctx.name, profile: ctx.profileName })!;
+  const started = performance.now();
+  const outDir = join(ctx.dir, `seed-${seed}`);
+  const summary = await runPretraining({
+    config,
+    data: { train: data.train, stats: { mean: data.mean, std: data.std }, source: data.source, fingerprint: data.fingerprint },
+    outDir,
+    resume: ctx.resume && existsSync(join(outDir, 'latest.json')),
+    backend: backend.name,
+    device: backend.device,
+    bmaeVersion: BMAE_VERSION,
+    command: commandLine(),
+    monitor,
+    log: ctx.log,
+  });
+  const images = summary.epochsRun * summary.resolved.derived.stepsPerEpoch * config.optim.batchSize;
+  return { seed, images, seconds: (performance.now() - started) / 1000, settings: config, backend: backend.name, device: backend.device };
 }
 
 /** Features of the train and test subsets for frozen-encoder protocols. */
@@ -289,33 +293,51 @@ export function evalSeeds(stage: EvalStage, experiment: Experiment, profile: Pro
   return Math.min(seeds, limit ?? seeds);
 }
 
-async function runEvalStage(ctx: Context, stage: EvalStage, pretrainedFrom: string | null, data: Cifar10, backend: string): Promise<Pick<StageRecord, 'imagesPerSecond' | 'settings' | 'status' | 'seeds'>> {
-  let images = 0;
-  let settings: unknown = null;
+/** One seed of an evaluation: its eval record, <stage>/seed-<s>.json. */
+async function runEvalSeed(ctx: Context, stage: EvalStage, pretrainedFrom: string | null, data: Cifar10, backend: BackendSelection, seed: number): Promise<SeedOutcome> {
   const started = performance.now();
-  const seeds = evalSeeds(stage, ctx.experiment, ctx.profile, ctx.seeds);
-  for (let seed = 0; seed < seeds; seed++) {
-    const seedStarted = performance.now();
-    const run = stage === 'finetune' ? await runFinetuneProtocol(ctx, pretrainedFrom, data, seed) : await runFrozenProtocol(ctx, stage, pretrainedFrom, data, seed);
-    images += run.images;
-    settings ??= run.settings;
-    const record: EvalRecord = {
-      schema: EVAL_RECORD_SCHEMA,
-      protocol: stage,
-      encoder: { checkpoint: run.checkpoint, preset: run.preset },
-      data: { source: data.source, fingerprint: data.fingerprint, trainCount: run.trainCount, testCount: run.testLabels.length },
-      metrics: classificationMetrics(run.predicted, run.testLabels, data.classNames),
-      history: run.history,
-      settings: run.settings,
-      backend,
-      seed,
-      seconds: (performance.now() - seedStarted) / 1000,
-      createdAt: new Date().toISOString(),
-    };
-    writeEvalRecord(join(ctx.dir, `seed-${seed}.json`), record);
-    ctx.log(`${ctx.name} ${stage} seed ${seed}: top-1 ${(record.metrics.top1 * 100).toFixed(2)}% on ${record.data.testCount} test images`);
+  const run = stage === 'finetune' ? await runFinetuneProtocol(ctx, pretrainedFrom, data, seed) : await runFrozenProtocol(ctx, stage, pretrainedFrom, data, seed);
+  const record: EvalRecord = {
+    schema: EVAL_RECORD_SCHEMA,
+    protocol: stage,
+    encoder: { checkpoint: run.checkpoint, preset: run.preset },
+    data: { source: data.source, fingerprint: data.fingerprint, trainCount: run.trainCount, testCount: run.testLabels.length },
+    metrics: classificationMetrics(run.predicted, run.testLabels, data.classNames),
+    history: run.history,
+    settings: run.settings,
+    backend: backend.name,
+    seed,
+    seconds: (performance.now() - started) / 1000,
+    createdAt: new Date().toISOString(),
+  };
+  writeEvalRecord(join(ctx.dir, `seed-${seed}.json`), record);
+  ctx.log(`${ctx.name} ${stage} seed ${seed}: top-1 ${(record.metrics.top1 * 100).toFixed(2)}% on ${record.data.testCount} test images`);
+  return { seed, images: run.images, seconds: record.seconds, settings: run.settings, backend: backend.name, device: backend.device };
+}
+
+/** Seeds 0..n-1 of a stage in this process, one after another, on one backend and one load of the data. */
+async function runSeedsHere(ctx: Context, stage: 'pretrain' | EvalStage, pretrainedFrom: string | null, seeds: readonly number[], options: Pick<StageOptions, 'backend' | 'cacheDir'>): Promise<SeedOutcome[]> {
+  const backend = await selectBackend({ name: options.backend, log: ctx.log });
+  const data = await loadCifar10({ cacheDir: options.cacheDir, log: ctx.log });
+  ctx.log(`${ctx.name} ${stage} (profile ${ctx.profileName}, seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')}) on ${backend.name}: data ${data.source}`);
+  const monitor = stage === 'pretrain' ? knnCurveMonitor(ctx, data) : undefined;
+  const outcomes: SeedOutcome[] = [];
+  for (const seed of seeds) {
+    outcomes.push(stage === 'pretrain' ? await runPretrainSeed(ctx, data, backend, monitor, seed) : await runEvalSeed(ctx, stage, pretrainedFrom, data, backend, seed));
   }
-  return { imagesPerSecond: images / ((performance.now() - started) / 1000), settings, status: 'done', seeds };
+  return outcomes;
+}
+
+/** The worker command of a seed: this stage, this seed only (see seed-workers.ts). */
+function seedWorkerArgs(ctx: Context, options: StageOptions, pretrainedFrom: string | null, seed: number): string[] {
+  return [
+    BMAE_BIN, 'stage', options.stage, options.experiment, '--profile', options.profile, '--seeds', String(ctx.seeds), '--seed-worker', String(seed),
+    '--runs-dir', ctx.root,
+    ...(pretrainedFrom !== null && pretrainedFrom !== options.experiment ? ['--pretrained', pretrainedFrom] : []),
+    ...(options.backend ? ['--backend', options.backend] : []),
+    ...(options.cacheDir ? ['--cache-dir', options.cacheDir] : []),
+    ...(ctx.resume ? ['--resume'] : []),
+  ];
 }
 
 /**
@@ -343,10 +365,23 @@ async function checkStageInputs(ctx: Context, stage: Stage, pretrainedFrom: stri
 }
 
 /**
+ * One seed of a stage, as a worker of the stage process that holds the folder's lock and writes its
+ * record (seed-workers.ts): no lock, no emptying of the folder, no stage.json.
+ */
+export async function runStageSeed(options: StageOptions & { seed: number }): Promise<SeedOutcome> {
+  const ctx = stageContext(options);
+  if (options.stage === 'summary') throw new Error('--seed-worker: the summary stage has no seeds');
+  if (!Number.isInteger(options.seed) || options.seed < 0 || options.seed >= ctx.seeds) throw new Error(`--seed-worker ${options.seed}: expected a seed in 0..${ctx.seeds - 1}`);
+  const [outcome] = await runSeedsHere(ctx, options.stage, ctx.pretrainedFrom, [options.seed], options);
+  return outcome;
+}
+
+/**
  * Runs one stage, holding the lock of its folder (run-lock: a second run of the same stage is
  * refused); the folder is emptied first (see StageOptions.resume), so its content is exactly this run's.
  */
-export async function runStage(options: StageOptions): Promise<StageRecord> {
+/** The experiment, profile and folders of a stage request, checked before anything loads. */
+function stageContext(options: StageOptions): Context {
   const log = options.log ?? ((line: string) => console.error(line));
   const experiment = loadExperiment(options.experiment);
   const profile = loadProfile(options.profile);
@@ -357,13 +392,18 @@ export async function runStage(options: StageOptions): Promise<StageRecord> {
   if (options.stage === 'pretrain') pretrainConfigFor(experiment, profile, 0, { experiment: options.experiment, profile: options.profile }); // validate before loading anything
   const root = resolve(options.runsDir ?? runsRoot());
   const dir = stageDir(root, options.profile, options.experiment, options.stage);
+  const resume = options.stage === 'pretrain' && (options.resume ?? process.env.BMAE_RESUME === '1');
+  return { name: options.experiment, profileName: options.profile, experiment, profile, seeds, pretrainedFrom, root, dir, resume, log };
+}
+
+export async function runStage(options: StageOptions): Promise<StageRecord> {
+  const ctx = stageContext(options);
+  const { dir, log, pretrainedFrom, resume } = ctx;
   const done = stageDoneUnder(dir, stageTaskHash(options.experiment, options.stage));
   if (done) {
     log(`${options.experiment} ${options.stage}: already done under task hash ${done.taskHash} (${join(dir, 'stage.json')}, ${done.createdAt}); not re-run`);
     return done;
   }
-  const resume = options.stage === 'pretrain' && (options.resume ?? process.env.BMAE_RESUME === '1');
-  const ctx: Context = { name: options.experiment, profileName: options.profile, experiment, profile, seeds, root, dir, resume, log };
   const purpose = `${options.stage} stage of ${options.experiment} (profile ${options.profile})`;
   return withRunLock(dir, purpose, async () => {
     await checkStageInputs(ctx, options.stage, pretrainedFrom);
@@ -392,11 +432,26 @@ async function runLockedStage(ctx: Context, options: StageOptions, pretrainedFro
     log(`${options.experiment} ${options.stage}: not run (${record.reason})`);
     return record;
   }
-  const backend = await selectBackend({ name: options.backend, log });
-  const data = await loadCifar10({ cacheDir: options.cacheDir, log });
-  log(`${options.experiment} ${options.stage} (profile ${options.profile}, ${seeds} seed${seeds > 1 ? 's' : ''}) on ${backend.name}: data ${data.source}`);
-  const outcome = options.stage === 'pretrain' ? { ...(await runPretrainStage(ctx, data, backend)), status: 'done' as const } : await runEvalStage(ctx, options.stage, pretrainedFrom, data, backend.name);
-  const record: StageRecord = { ...base, backend: backend.name, device: backend.device, seconds: (performance.now() - started) / 1000, ...outcome, createdAt: new Date().toISOString() };
+  const stage = options.stage;
+  const seedsRun = stage === 'pretrain' ? seeds : evalSeeds(stage, experiment, profile, seeds);
+  const seedList = Array.from({ length: seedsRun }, (_, seed) => seed);
+  const workers = seedWorkerCount(seedsRun, options.seedWorkers);
+  const outcomes = workers > 1
+    ? await runSeedWorkers({ seeds: seedsRun, workers, args: (seed) => seedWorkerArgs(ctx, options, pretrainedFrom, seed), log, label: `${options.experiment} ${stage}` })
+    : await runSeedsHere(ctx, stage, pretrainedFrom, seedList, options);
+  if (workers > 1) log(`${options.experiment} ${stage}: ${seedsRun} seeds in ${workers} worker processes`);
+  const record: StageRecord = {
+    ...base,
+    seeds: seedsRun,
+    backend: outcomes[0].backend,
+    device: outcomes[0].device,
+    seconds: (performance.now() - started) / 1000,
+    // one process's rate: images over the seeds' own wall times (side-by-side workers do not add up)
+    imagesPerSecond: outcomes.reduce((sum, o) => sum + o.images, 0) / outcomes.reduce((sum, o) => sum + o.seconds, 0),
+    settings: outcomes[0].settings,
+    status: 'done',
+    createdAt: new Date().toISOString(),
+  };
   writeStageRecord(dir, record);
   log(`${options.experiment} ${options.stage}: ${record.status} in ${record.seconds.toFixed(1)} s -> ${dir}`);
   return record;

@@ -28,6 +28,12 @@ describe('planRun', () => {
     expect(planRun('sweep-k', { workers: '2' }, {}, 8).threads).toBe(4);
   });
 
+  it('without --workers leaves the parallelism to nx.json and the threads to the core share', () => {
+    const plan = planRun('sweep-k', { configuration: 'quick' }, {}, 2);
+    expect(plan).toEqual({ id: 'experiments:sweep-k:quick', workers: null, args: ['--no-install', 'nx', 'run', 'experiments:sweep-k:quick', '--outputStyle=stream'], threads: null });
+    expect(planRun('sweep-k', {}, { BMAE_THREADS: '1' }, 2).threads).toBe(1);
+  });
+
   it('refuses bad numbers, naming the option and the value', () => {
     expect(() => planRun('sweep-k', { workers: '0' }, {}, 2)).toThrow('--workers 0: must be at least 1');
     expect(() => planRun('sweep-k', { workers: 'two' }, {}, 2)).toThrow('--workers two: not an integer');

@@ -2,9 +2,10 @@
  * `bmae stage <stage> <experiment> --profile <name>`: runs one stage of an experiment (what the Nx
  * targets <experiment>-<stage> call; see tools/nx-experiments). Writes runs/<profile>/<experiment>/<stage>/.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { parseInteger } from '../cli-options';
-import { runStage } from '../stage';
+import { SEED_OUTCOME_PREFIX } from '../seed-workers';
+import { runStage, runStageSeed, type StageOptions } from '../stage';
 import { parseStage, STAGES } from '../stage-config';
 
 export interface StageCommandOptions {
@@ -15,6 +16,8 @@ export interface StageCommandOptions {
   backend?: string;
   cacheDir?: string;
   resume?: boolean;
+  seedWorkers?: string;
+  seedWorker?: string;
 }
 
 export function register(program: Command): void {
@@ -30,8 +33,10 @@ export function register(program: Command): void {
     .option('--backend <name>', 'tfjs backend (default: env BMAE_BACKEND, else the fastest available)')
     .option('--cache-dir <path>', 'decoded-data cache (default: env BMAE_CACHE_DIR, else ~/.cache/bmae)')
     .option('--resume', 'pretrain: continue the interrupted runs in the stage folder (default: env BMAE_RESUME=1)')
+    .option('--seed-workers <n>', 'seeds run side by side in worker processes (default: env BMAE_SEED_WORKERS, else as many as the cores hold; 1: one after another)')
+    .addOption(new Option('--seed-worker <seed>', 'internal: run this seed only, as a worker of the stage process that holds the lock').hideHelp())
     .action(async (stage: string, experiment: string, options: StageCommandOptions) => {
-      const record = await runStage({
+      const request: StageOptions = {
         stage: parseStage(stage),
         experiment,
         profile: options.profile,
@@ -41,7 +46,14 @@ export function register(program: Command): void {
         backend: options.backend,
         cacheDir: options.cacheDir,
         resume: options.resume,
-      });
+        seedWorkers: options.seedWorkers === undefined ? undefined : parseInteger(options.seedWorkers, '--seed-workers', 1),
+      };
+      if (options.seedWorker !== undefined) {
+        const outcome = await runStageSeed({ ...request, seed: parseInteger(options.seedWorker, '--seed-worker', 0) });
+        console.log(`${SEED_OUTCOME_PREFIX}${JSON.stringify(outcome)}`);
+        return;
+      }
+      const record = await runStage(request);
       console.log(JSON.stringify({ stage: record.stage, experiment: record.experiment, profile: record.profile, status: record.status, seconds: Number(record.seconds.toFixed(2)) }));
     });
 }
