@@ -154,17 +154,22 @@ export function finalCheckpointPath(runDir: string): string {
   return join(runDir, dir, 'model.safetensors');
 }
 
+/** The final checkpoint of `seed`'s pre-training of experiment `from`. */
+function pretrainedCheckpoint(ctx: Context, from: string, seed: number): string {
+  return finalCheckpointPath(join(stageDir(ctx.root, ctx.profileName, from, 'pretrain'), `seed-${seed}`));
+}
+
 /**
  * The encoder an evaluation starts from: the pre-trained one of `seed`, or (no pre-training) a fresh
  * MAE initialisation from the same seed stream pre-training would have used.
  */
-async function loadEncoder(ctx: Context, pretrainedFrom: string | null, seed: number): Promise<{ params: Params; encoder: EncoderConfig; checkpoint: string | null; preset: string }> {
+async function loadEncoder(ctx: Context, seed: number): Promise<{ params: Params; encoder: EncoderConfig; checkpoint: string | null; preset: string }> {
   const preset = checkPreset(ctx.profile.preset, ctx.profileName);
-  if (pretrainedFrom === null) {
+  if (ctx.pretrainedFrom === null) {
     const encoder = maeConfig(preset).encoder;
     return { params: createEncoderParams(encoder, Rng.fromSeed(seed).fork('init')), encoder, checkpoint: null, preset };
   }
-  const path = finalCheckpointPath(join(stageDir(ctx.root, ctx.profileName, pretrainedFrom, 'pretrain'), `seed-${seed}`));
+  const path = pretrainedCheckpoint(ctx, ctx.pretrainedFrom, seed);
   const checkpoint = await readCheckpoint(path);
   const encoder = checkpoint.info.config.encoder;
   const params = createEncoderParams(encoder, Rng.fromSeed(0));
@@ -224,10 +229,10 @@ function frozenFeatures(params: Params, encoder: EncoderConfig, data: Cifar10, p
 }
 
 /** The pre-training checkpoint of `seed` (null without pre-training) and the encoder's architecture. */
-async function encoderSource(ctx: Context, pretrainedFrom: string | null, seed: number): Promise<{ checkpoint: string | null; encoder: EncoderConfig; preset: string }> {
+async function encoderSource(ctx: Context, seed: number): Promise<{ checkpoint: string | null; encoder: EncoderConfig; preset: string }> {
   const preset = checkPreset(ctx.profile.preset, ctx.profileName);
-  if (pretrainedFrom === null) return { checkpoint: null, encoder: maeConfig(preset).encoder, preset };
-  const checkpoint = finalCheckpointPath(join(stageDir(ctx.root, ctx.profileName, pretrainedFrom, 'pretrain'), `seed-${seed}`));
+  if (ctx.pretrainedFrom === null) return { checkpoint: null, encoder: maeConfig(preset).encoder, preset };
+  const checkpoint = pretrainedCheckpoint(ctx, ctx.pretrainedFrom, seed);
   const info = (await readCheckpoint(checkpoint)).info;
   return { checkpoint, encoder: info.config.encoder, preset: info.preset ?? preset };
 }
@@ -246,8 +251,8 @@ interface ProtocolRun {
 }
 
 /** kNN or linear probe on the frozen encoder's features. */
-async function runFrozenProtocol(ctx: Context, stage: 'knn' | 'linprobe', pretrainedFrom: string | null, data: Cifar10, seed: number): Promise<ProtocolRun> {
-  const { params, encoder, checkpoint, preset } = await loadEncoder(ctx, pretrainedFrom, seed);
+async function runFrozenProtocol(ctx: Context, stage: 'knn' | 'linprobe', data: Cifar10, seed: number): Promise<ProtocolRun> {
+  const { params, encoder, checkpoint, preset } = await loadEncoder(ctx, seed);
   try {
     const numClasses = data.classNames.length;
     if (stage === 'knn') {
@@ -269,9 +274,9 @@ async function runFrozenProtocol(ctx: Context, stage: 'knn' | 'linprobe', pretra
 }
 
 /** End-to-end fine-tuning of the pre-trained (or a random) encoder with a new head. */
-async function runFinetuneProtocol(ctx: Context, pretrainedFrom: string | null, data: Cifar10, seed: number): Promise<ProtocolRun> {
+async function runFinetuneProtocol(ctx: Context, data: Cifar10, seed: number): Promise<ProtocolRun> {
   const settings = finetuneSettingsFor(ctx.experiment, ctx.profile);
-  const { checkpoint, encoder, preset } = await encoderSource(ctx, pretrainedFrom, seed);
+  const { checkpoint, encoder, preset } = await encoderSource(ctx, seed);
   const numClasses = data.classNames.length;
   const train = subset(data.train, ctx.profile.data.trainPerClass, numClasses);
   const test = subset(data.test, ctx.profile.data.testPerClass, numClasses);
@@ -294,9 +299,9 @@ export function evalSeeds(stage: EvalStage, experiment: Experiment, profile: Pro
 }
 
 /** One seed of an evaluation: its eval record, <stage>/seed-<s>.json. */
-async function runEvalSeed(ctx: Context, stage: EvalStage, pretrainedFrom: string | null, data: Cifar10, backend: BackendSelection, seed: number): Promise<SeedOutcome> {
+async function runEvalSeed(ctx: Context, stage: EvalStage, data: Cifar10, backend: BackendSelection, seed: number): Promise<SeedOutcome> {
   const started = performance.now();
-  const run = stage === 'finetune' ? await runFinetuneProtocol(ctx, pretrainedFrom, data, seed) : await runFrozenProtocol(ctx, stage, pretrainedFrom, data, seed);
+  const run = stage === 'finetune' ? await runFinetuneProtocol(ctx, data, seed) : await runFrozenProtocol(ctx, stage, data, seed);
   const record: EvalRecord = {
     schema: EVAL_RECORD_SCHEMA,
     protocol: stage,
@@ -316,24 +321,24 @@ async function runEvalSeed(ctx: Context, stage: EvalStage, pretrainedFrom: strin
 }
 
 /** Seeds 0..n-1 of a stage in this process, one after another, on one backend and one load of the data. */
-async function runSeedsHere(ctx: Context, stage: 'pretrain' | EvalStage, pretrainedFrom: string | null, seeds: readonly number[], options: Pick<StageOptions, 'backend' | 'cacheDir'>): Promise<SeedOutcome[]> {
+async function runSeedsHere(ctx: Context, stage: 'pretrain' | EvalStage, seeds: readonly number[], options: Pick<StageOptions, 'backend' | 'cacheDir'>): Promise<SeedOutcome[]> {
   const backend = await selectBackend({ name: options.backend, log: ctx.log });
   const data = await loadCifar10({ cacheDir: options.cacheDir, log: ctx.log });
   ctx.log(`${ctx.name} ${stage} (profile ${ctx.profileName}, seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')}) on ${backend.name}: data ${data.source}`);
   const monitor = stage === 'pretrain' ? knnCurveMonitor(ctx, data) : undefined;
   const outcomes: SeedOutcome[] = [];
   for (const seed of seeds) {
-    outcomes.push(stage === 'pretrain' ? await runPretrainSeed(ctx, data, backend, monitor, seed) : await runEvalSeed(ctx, stage, pretrainedFrom, data, backend, seed));
+    outcomes.push(stage === 'pretrain' ? await runPretrainSeed(ctx, data, backend, monitor, seed) : await runEvalSeed(ctx, stage, data, backend, seed));
   }
   return outcomes;
 }
 
 /** The worker command of a seed: this stage, this seed only (see seed-workers.ts). */
-function seedWorkerArgs(ctx: Context, options: StageOptions, pretrainedFrom: string | null, seed: number): string[] {
+function seedWorkerArgs(ctx: Context, options: StageOptions, seed: number): string[] {
   return [
     BMAE_BIN, 'stage', options.stage, options.experiment, '--profile', options.profile, '--seeds', String(ctx.seeds), '--seed-worker', String(seed),
     '--runs-dir', ctx.root,
-    ...(pretrainedFrom !== null && pretrainedFrom !== options.experiment ? ['--pretrained', pretrainedFrom] : []),
+    ...(ctx.pretrainedFrom !== null && ctx.pretrainedFrom !== options.experiment ? ['--pretrained', ctx.pretrainedFrom] : []),
     ...(options.backend ? ['--backend', options.backend] : []),
     ...(options.cacheDir ? ['--cache-dir', options.cacheDir] : []),
     ...(ctx.resume ? ['--resume'] : []),
@@ -345,7 +350,7 @@ function seedWorkerArgs(ctx: Context, options: StageOptions, pretrainedFrom: str
  * its protocol, the data source, and the pre-training checkpoint of every seed it evaluates
  * (header, tensor names and shapes), or (resumed pre-training) the run folders it continues.
  */
-async function checkStageInputs(ctx: Context, stage: Stage, pretrainedFrom: string | null): Promise<void> {
+async function checkStageInputs(ctx: Context, stage: Stage): Promise<void> {
   checkCifar10Source();
   if (stage === 'pretrain') {
     for (let seed = 0; seed < ctx.seeds; seed++) {
@@ -358,9 +363,9 @@ async function checkStageInputs(ctx: Context, stage: Stage, pretrainedFrom: stri
   if (stage === 'knn') knnSettingsFor(ctx.experiment, ctx.profile);
   else if (stage === 'linprobe') linprobeSettingsFor(ctx.experiment, ctx.profile);
   else finetuneSettingsFor(ctx.experiment, ctx.profile);
-  if (pretrainedFrom === null) return;
+  if (ctx.pretrainedFrom === null) return;
   for (let seed = 0; seed < evalSeeds(stage, ctx.experiment, ctx.profile, ctx.seeds); seed++) {
-    await checkEncoderCheckpoint(finalCheckpointPath(join(stageDir(ctx.root, ctx.profileName, pretrainedFrom, 'pretrain'), `seed-${seed}`)));
+    await checkEncoderCheckpoint(pretrainedCheckpoint(ctx, ctx.pretrainedFrom, seed));
   }
 }
 
@@ -372,14 +377,10 @@ export async function runStageSeed(options: StageOptions & { seed: number }): Pr
   const ctx = stageContext(options);
   if (options.stage === 'summary') throw new Error('--seed-worker: the summary stage has no seeds');
   if (!Number.isInteger(options.seed) || options.seed < 0 || options.seed >= ctx.seeds) throw new Error(`--seed-worker ${options.seed}: expected a seed in 0..${ctx.seeds - 1}`);
-  const [outcome] = await runSeedsHere(ctx, options.stage, ctx.pretrainedFrom, [options.seed], options);
+  const [outcome] = await runSeedsHere(ctx, options.stage, [options.seed], options);
   return outcome;
 }
 
-/**
- * Runs one stage, holding the lock of its folder (run-lock: a second run of the same stage is
- * refused); the folder is emptied first (see StageOptions.resume), so its content is exactly this run's.
- */
 /** The experiment, profile and folders of a stage request, checked before anything loads. */
 function stageContext(options: StageOptions): Context {
   const log = options.log ?? ((line: string) => console.error(line));
@@ -396,9 +397,13 @@ function stageContext(options: StageOptions): Context {
   return { name: options.experiment, profileName: options.profile, experiment, profile, seeds, pretrainedFrom, root, dir, resume, log };
 }
 
+/**
+ * Runs one stage, holding the lock of its folder (run-lock: a second run of the same stage is
+ * refused); the folder is emptied first (see StageOptions.resume), so its content is exactly this run's.
+ */
 export async function runStage(options: StageOptions): Promise<StageRecord> {
   const ctx = stageContext(options);
-  const { dir, log, pretrainedFrom, resume } = ctx;
+  const { dir, log, resume } = ctx;
   const done = stageDoneUnder(dir, stageTaskHash(options.experiment, options.stage));
   if (done) {
     log(`${options.experiment} ${options.stage}: already done under task hash ${done.taskHash} (${join(dir, 'stage.json')}, ${done.createdAt}); not re-run`);
@@ -406,16 +411,16 @@ export async function runStage(options: StageOptions): Promise<StageRecord> {
   }
   const purpose = `${options.stage} stage of ${options.experiment} (profile ${options.profile})`;
   return withRunLock(dir, purpose, async () => {
-    await checkStageInputs(ctx, options.stage, pretrainedFrom);
+    await checkStageInputs(ctx, options.stage);
     // Start from an empty folder, so it holds exactly this run (unless continuing an interrupted pre-training).
     if (!resume) rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    return runLockedStage(ctx, options, pretrainedFrom);
+    return runLockedStage(ctx, options);
   }, log);
 }
 
-async function runLockedStage(ctx: Context, options: StageOptions, pretrainedFrom: string | null): Promise<StageRecord> {
-  const { experiment, profile, seeds, root, dir, log } = ctx;
+async function runLockedStage(ctx: Context, options: StageOptions): Promise<StageRecord> {
+  const { experiment, profile, seeds, root, dir, log, pretrainedFrom } = ctx;
   const started = performance.now();
   const base = { experiment: options.experiment, profile: options.profile, stage: options.stage, seeds };
 
@@ -437,8 +442,8 @@ async function runLockedStage(ctx: Context, options: StageOptions, pretrainedFro
   const seedList = Array.from({ length: seedsRun }, (_, seed) => seed);
   const workers = seedWorkerCount(seedsRun, options.seedWorkers);
   const outcomes = workers > 1
-    ? await runSeedWorkers({ seeds: seedsRun, workers, args: (seed) => seedWorkerArgs(ctx, options, pretrainedFrom, seed), log, label: `${options.experiment} ${stage}` })
-    : await runSeedsHere(ctx, stage, pretrainedFrom, seedList, options);
+    ? await runSeedWorkers({ seeds: seedsRun, workers, args: (seed) => seedWorkerArgs(ctx, options, seed), log, label: `${options.experiment} ${stage}` })
+    : await runSeedsHere(ctx, stage, seedList, options);
   if (workers > 1) log(`${options.experiment} ${stage}: ${seedsRun} seeds in ${workers} worker processes`);
   const record: StageRecord = {
     ...base,
