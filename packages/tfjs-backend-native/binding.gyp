@@ -35,7 +35,11 @@
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fexceptions"]
+      # -ffp-contract=off: GCC would otherwise fuse a * b + c into an FMA where it sees fit, and it does
+      # not always see fit the same way in a loop's vector body and its scalar remainder; an element's
+      # value would then depend on where a thread's range starts. Every float op is rounded as written
+      # (the GEMM micro-kernels call their FMA intrinsics explicitly).
+      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-ffp-contract=off", "-fexceptions"]
     }
   ]
 }

@@ -1,7 +1,7 @@
 // Fused LayerNorm and GELU, forward and backward. Autodiff spreads each over 6-12 element-wise and
 // reduction ops (each a pass over a [tokens, width] tensor, an output allocation and a kernel
 // dispatch); here every row is one pass in cache, and the weight/bias gradients are reduced over
-// rows in per-chunk partial sums instead of a transposed Sum.
+// rows in per-chunk partial sums (chunks fixed by the shape) instead of a transposed Sum.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -53,8 +53,9 @@ void layerNormForward(const float* x, const float* weight, const float* bias, in
 void layerNormBackward(const float* dy, const float* xhat, const float* rstd, const float* weight, int64_t rows,
                        int64_t width, float* dx, float* dweight, float* dbias) {
   // One row range per chunk, each with its own dweight/dbias partials, summed at the end in chunk
-  // order (deterministic for a given thread count).
-  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(pool().threads(), rows / kRowGrain));
+  // order. The chunk count comes from the shape (at most kMaxParts, at least kRowGrain rows each),
+  // never from the thread count, so the partials, and the sums, are the same at every thread count.
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(kMaxParts, rows / kRowGrain));
   std::vector<float> partial(static_cast<size_t>(chunks * 2 * width), 0.0f);
   pool().run(chunks, [&](int64_t c) {
     float* dw = partial.data() + c * 2 * width;

@@ -16,7 +16,8 @@ namespace bmae {
 /**
  * C = alpha * op(A) x op(B) + beta * C, all row-major. op(A) is [M, K] (A is [K, M] when transA), op(B)
  * is [K, N] (B is [N, K] when transB); lda/ldb/ldc are row strides. beta 0 ignores C's contents (NaN
- * included), as BLAS does. Threaded over the addon's pool unless called from inside a pool job.
+ * included), as BLAS does. Threaded over the addon's pool (forEachSlab); inside a pool job the same slabs
+ * run one after another on the calling thread.
  */
 void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
@@ -29,10 +30,12 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
 constexpr int64_t kMinThreadedGemm = int64_t{1} << 20;
 
 /**
- * How both GEMMs are threaded: C [M, N] is cut into one slab per pool thread, whole multiples of mr
- * rows when M >= N, else of nr columns, and fn(i0, i1, j0, j1) computes C[i0:i1, j0:j1] on one thread.
- * The partition depends only on the shape and the thread count, so a given thread count always
- * gives the same numbers. One slab (inline) below kMinThreadedGemm or inside a pool job.
+ * How both GEMMs are threaded: C [M, N] is cut into slabCount() slabs, whole multiples of mr rows when
+ * M >= N, else of nr columns, and fn(i0, i1, j0, j1) computes C[i0:i1, j0:j1] on one thread; the pool
+ * runs the slabs on however many threads it has (inline inside a pool job). The partition depends on
+ * the shape only, never on the thread count: OpenBLAS does not always give a slab the numbers the
+ * whole product would have (its small-matrix and direct kernels are picked by size), so the slabs
+ * must be the same ones at every thread count.
  */
 void forEachSlab(int64_t M, int64_t N, int64_t K, int64_t mr, int64_t nr,
                  const std::function<void(int64_t i0, int64_t i1, int64_t j0, int64_t j1)>& fn);

@@ -7,10 +7,10 @@
 // Packing turns any transpose or stride into the contiguous layout the micro-kernel streams, which
 // is why transA/transB cost only a different packing loop. Edge tiles (M, N not multiples of MR, NR)
 // run the full kernel on zero-padded panels into a scratch tile and copy the valid part.
-// Threads: C is split into one slab per pool thread (forEachSlab: rows when M >= N, else columns, in
-// whole MR / NR tiles); each thread packs its own panels. A tile's sums do not depend on the slab it is
-// in, so results are the same for any thread count. Called from inside a pool job (batched small
-// products), it runs single-threaded on the calling thread.
+// Threads: C is split into slabs by its shape (forEachSlab: rows when M >= N, else columns, in whole
+// MR / NR tiles) that the pool's threads share; each slab packs its own panels. A tile's sums do not
+// depend on the slab it is in, so results are the same for any split. Called from inside a pool job
+// (batched small products), its slabs run one after another on the calling thread.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>

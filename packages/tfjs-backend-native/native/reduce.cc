@@ -42,24 +42,33 @@ float extremeContiguous(const float* x, int64_t n) {
   return best;
 }
 
-// Reduces rows [rBegin, rEnd) of one outer slice into acc[inner] (sum) or best[inner] (max/min).
-void accumulateSum(const float* x, int64_t rBegin, int64_t rEnd, int64_t inner, double* acc) {
+// Reduces rows [rBegin, rEnd) of one outer slice (row stride `inner`), columns [0, width) from x,
+// into acc[width] (sum) or best[width] (max/min).
+void accumulateSum(const float* x, int64_t rBegin, int64_t rEnd, int64_t inner, int64_t width, double* acc) {
   for (int64_t r = rBegin; r < rEnd; ++r) {
     const float* xr = x + r * inner;
-    for (int64_t i = 0; i < inner; ++i) acc[i] += xr[i];
+    for (int64_t i = 0; i < width; ++i) acc[i] += xr[i];
   }
 }
 
 template <bool IsMax>
-void accumulateExtreme(const float* x, int64_t rBegin, int64_t rEnd, int64_t inner, float* best) {
+void accumulateExtreme(const float* x, int64_t rBegin, int64_t rEnd, int64_t inner, int64_t width, float* best) {
   for (int64_t r = rBegin; r < rEnd; ++r) {
     const float* xr = x + r * inner;
-    for (int64_t i = 0; i < inner; ++i) {
+    for (int64_t i = 0; i < width; ++i) {
       const float v = xr[i], b = best[i];
       best[i] = (v != v || b != b) ? NAN : (IsMax ? (v > b ? v : b) : (v < b ? v : b));
     }
   }
 }
+
+// Columns per block below which the inner axis is not cut further (a block's row segments are read
+// contiguously; shorter ones waste the cache lines and prefetch they touch).
+constexpr int64_t kMinColumns = 512;
+
+// Rows per partial sum below which the reduced axis is not cut further: the partials (parts x width
+// doubles) stay a small fraction of what they sum, so combining them is no extra pass over memory.
+constexpr int64_t kMinPartRows = 16;
 
 }  // namespace
 
@@ -89,10 +98,13 @@ void reduce(ReduceOp op, const float* x, int64_t outer, int64_t reduced, int64_t
     });
     return;
   }
-  const int threads = pool().threads();
+  // The partition is decided by the shape only, never by the thread count (thread_pool.h, kMaxParts):
+  // the per-slice path and a reduced-axis split round differently, so the choice between them, and
+  // how many partial sums a split makes, must be the same at every thread count.
   const int64_t total = outer * reduced * inner;
-  if (outer >= threads || total < 2 * kElementGrain) {
-    // Enough independent slices: one thread per block of outer slices.
+  if (outer >= kMaxParts || total < 2 * kElementGrain) {
+    // Enough independent slices (or too little work to split): one thread per block of outer slices.
+    // Each output is summed in row order whichever block its slice is in.
     parallelFor(outer, std::max<int64_t>(1, kElementGrain / (reduced * inner)), [&](int64_t begin, int64_t end) {
       std::vector<double> acc(isSum ? inner : 0);
       for (int64_t o = begin; o < end; ++o) {
@@ -100,47 +112,55 @@ void reduce(ReduceOp op, const float* x, int64_t outer, int64_t reduced, int64_t
         float* oo = out + o * inner;
         if (isSum) {
           std::fill(acc.begin(), acc.end(), 0.0);
-          accumulateSum(xo, 0, reduced, inner, acc.data());
+          accumulateSum(xo, 0, reduced, inner, inner, acc.data());
           for (int64_t i = 0; i < inner; ++i) oo[i] = static_cast<float>(acc[i] * scale);
         } else {
           std::copy(xo, xo + inner, oo);
-          if (op == ReduceOp::Max) accumulateExtreme<true>(xo, 1, reduced, inner, oo);
-          else accumulateExtreme<false>(xo, 1, reduced, inner, oo);
+          if (op == ReduceOp::Max) accumulateExtreme<true>(xo, 1, reduced, inner, inner, oo);
+          else accumulateExtreme<false>(xo, 1, reduced, inner, inner, oo);
         }
       }
     });
     return;
   }
-  // Few outer slices (e.g. a bias gradient [1, 4160, 128] -> [128]): split the reduced axis,
-  // give each thread a private partial result, then combine.
-  for (int64_t o = 0; o < outer; ++o) {
-    const float* xo = x + o * reduced * inner;
-    float* oo = out + o * inner;
-    const int64_t parts = std::min<int64_t>(threads, reduced);
-    std::vector<double> partialSum(isSum ? parts * inner : 0, 0.0);
-    std::vector<float> partialBest(isSum ? 0 : parts * inner);
-    pool().run(parts, [&](int64_t part) {
-      const int64_t rBegin = reduced * part / parts, rEnd = reduced * (part + 1) / parts;
-      if (isSum) {
-        accumulateSum(xo, rBegin, rEnd, inner, partialSum.data() + part * inner);
-      } else {
-        float* best = partialBest.data() + part * inner;
-        std::copy(xo + rBegin * inner, xo + (rBegin + 1) * inner, best);
-        if (op == ReduceOp::Max) accumulateExtreme<true>(xo, rBegin + 1, rEnd, inner, best);
-        else accumulateExtreme<false>(xo, rBegin + 1, rEnd, inner, best);
-      }
-    });
+  // Few outer slices (e.g. a bias gradient [1, 4160, 128] -> [128]): about kMaxParts jobs in all, first
+  // by cutting each slice's columns into blocks (a column's sum is then computed exactly as on the
+  // per-slice path), then, where columns are too few, its rows into parts with private partial
+  // results, combined in part order.
+  const int64_t blocks = std::max<int64_t>(1, std::min(kMaxParts / outer, inner / kMinColumns));
+  const int64_t parts = std::max<int64_t>(1, std::min(kMaxParts / (outer * blocks), reduced / kMinPartRows));
+  const int64_t jobsPerSlice = blocks * parts;
+  std::vector<double> partialSum(isSum ? outer * parts * inner : 0, 0.0);
+  std::vector<float> partialBest(isSum ? 0 : outer * parts * inner);
+  pool().run(outer * jobsPerSlice, [&](int64_t job) {
+    const int64_t o = job / jobsPerSlice, block = job % jobsPerSlice / parts, part = job % parts;
+    const int64_t c0 = inner * block / blocks, width = inner * (block + 1) / blocks - c0;
+    const int64_t rBegin = reduced * part / parts, rEnd = reduced * (part + 1) / parts;
+    const float* xo = x + o * reduced * inner + c0;
     if (isSum) {
+      accumulateSum(xo, rBegin, rEnd, inner, width, partialSum.data() + (o * parts + part) * inner + c0);
+    } else {
+      float* best = partialBest.data() + (o * parts + part) * inner + c0;
+      std::copy(xo + rBegin * inner, xo + rBegin * inner + width, best);
+      if (op == ReduceOp::Max) accumulateExtreme<true>(xo, rBegin + 1, rEnd, inner, width, best);
+      else accumulateExtreme<false>(xo, rBegin + 1, rEnd, inner, width, best);
+    }
+  });
+  for (int64_t o = 0; o < outer; ++o) {
+    float* oo = out + o * inner;
+    if (isSum) {
+      const double* partial = partialSum.data() + o * parts * inner;
       for (int64_t i = 0; i < inner; ++i) {
         double s = 0;
-        for (int64_t p = 0; p < parts; ++p) s += partialSum[p * inner + i];
+        for (int64_t p = 0; p < parts; ++p) s += partial[p * inner + i];
         oo[i] = static_cast<float>(s * scale);
       }
     } else {
-      std::copy(partialBest.begin(), partialBest.begin() + inner, oo);
+      const float* partial = partialBest.data() + o * parts * inner;
+      std::copy(partial, partial + inner, oo);
       for (int64_t p = 1; p < parts; ++p) {
-        if (op == ReduceOp::Max) accumulateExtreme<true>(partialBest.data() + p * inner, 0, 1, inner, oo);
-        else accumulateExtreme<false>(partialBest.data() + p * inner, 0, 1, inner, oo);
+        if (op == ReduceOp::Max) accumulateExtreme<true>(partial + p * inner, 0, 1, inner, inner, oo);
+        else accumulateExtreme<false>(partial + p * inner, 0, 1, inner, inner, oo);
       }
     }
   }

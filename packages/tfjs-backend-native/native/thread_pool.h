@@ -49,6 +49,14 @@ class ThreadPool {
   bool stop_ = false;
 };
 
+/**
+ * Results must not depend on the thread count (the pool may be re-sized during a run). Where a
+ * kernel's partition changes its numbers (partial sums combined afterwards, GEMM slabs), the
+ * partition is decided by the shape alone, into at most this many parts, and pool().run spreads the
+ * parts over however many threads there are. 8 parts share out evenly over 1, 2, 4 and 8 threads.
+ */
+constexpr int64_t kMaxParts = 8;
+
 /** The process-wide pool (size from setThreads / BMAE_THREADS). */
 ThreadPool& pool();
 
@@ -59,6 +67,8 @@ int getThreads();
 /**
  * Splits [0, n) into at most pool().threads() contiguous ranges of at least `grain` items and
  * runs fn(begin, end) on each; runs inline when n < 2 * grain (tiny tensors are not worth a wake-up).
+ * The ranges depend on the thread count: only for loops where each output is computed the same way
+ * whichever range it falls in (element-wise maps, one row or product per item).
  */
 void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
