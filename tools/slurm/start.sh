@@ -53,7 +53,15 @@ CONF
 [ -s /etc/munge/munge.key ] || mungekey --create --keyfile=/etc/munge/munge.key
 chown root:root /etc/munge/munge.key /run/munge /var/log/munge /var/lib/munge
 chmod 0400 /etc/munge/munge.key
-pgrep -x munged >/dev/null || munged --force
+# munged: start one unless one is serving its socket. A munged that is still exiting (stop.sh right before)
+# has no socket any more and must be gone before a new one can bind it.
+socket=/run/munge/munge.socket.2
+if ! { pgrep -x munged >/dev/null && [ -S "$socket" ]; }; then
+  for _ in $(seq 20); do pgrep -x munged >/dev/null || break; sleep 0.5; done
+  munged --force
+  for _ in $(seq 20); do [ -S "$socket" ] && break; sleep 0.5; done
+  [ -S "$socket" ] || { echo "tools/slurm/start.sh: munged did not create $socket; see /var/log/munge/munged.log" >&2; exit 1; }
+fi
 slurmctld -i -L "$dir/slurmctld.log"
 slurmd -L "$dir/slurmd.log"
 for _ in $(seq 60); do

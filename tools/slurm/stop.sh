@@ -16,6 +16,9 @@ for daemon in slurmd slurmctld; do
   fi
 done
 # munged records its pid in its own run folder
-[ -f /run/munge/munged.pid ] && kill "$(cat /run/munge/munged.pid)" 2>/dev/null
+if [ -f /run/munge/munged.pid ]; then
+  pid=$(cat /run/munge/munged.pid)
+  kill "$pid" 2>/dev/null && for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+fi
 rm -f "$conf"
 echo "slurm: stopped"
