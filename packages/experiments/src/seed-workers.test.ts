@@ -57,5 +57,6 @@ describe('runSeedWorkers', () => {
     expect(parseSeedOutcome(`noise\n${line}\n`, 2)?.images).toBe(1);
     expect(parseSeedOutcome(`${line}\n`, 1)).toBeUndefined();
     expect(parseSeedOutcome('nothing', 0)).toBeUndefined();
+    expect(parseSeedOutcome(`${SEED_OUTCOME_PREFIX}{"seed": 0, "ima`, 0)).toBeUndefined();
   });
 });

@@ -71,8 +71,12 @@ export interface SeedWorkerPlan {
 export function parseSeedOutcome(stdout: string, seed: number): SeedOutcome | undefined {
   const line = stdout.split('\n').reverse().find((l) => l.startsWith(SEED_OUTCOME_PREFIX));
   if (!line) return undefined;
-  const outcome = JSON.parse(line.slice(SEED_OUTCOME_PREFIX.length)) as SeedOutcome;
-  return outcome.seed === seed ? outcome : undefined;
+  try {
+    const outcome = JSON.parse(line.slice(SEED_OUTCOME_PREFIX.length)) as SeedOutcome;
+    return outcome.seed === seed ? outcome : undefined;
+  } catch {
+    return undefined; // cut short: the worker is reported as failed
+  }
 }
 
 /** Runs every seed in a worker, `plan.workers` at most at once; resolves with the outcomes in seed order. */
