@@ -14,7 +14,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { announceProcess, coresTaken, readCoreShare, type CoreShareEntry } from '@bmae/tfjs-backend-native/core-share';
+import { announceProcess, coresTaken, fixedThreadsFromEnv, readCoreShare, type CoreShareEntry } from '@bmae/tfjs-backend-native/core-share';
 import { nvidiaGpuName, type DeviceInfo } from '@bmae/vit-model';
 
 /** What one seed of a stage reports to the stage record. */
@@ -40,8 +40,7 @@ export const SEED_OUTCOME_PREFIX = 'bmae-seed-outcome ';
 export function seedWorkerCount(seeds: number, requested?: number, env: NodeJS.ProcessEnv = process.env, cores: number = availableParallelism(), hasGpu: () => boolean = () => nvidiaGpuName() !== undefined): number {
   const fromEnv = env.BMAE_SEED_WORKERS ? Number(env.BMAE_SEED_WORKERS) : undefined;
   if (fromEnv !== undefined && !(Number.isInteger(fromEnv) && fromEnv >= 1)) throw new Error(`BMAE_SEED_WORKERS must be an integer >= 1, got '${env.BMAE_SEED_WORKERS}'`);
-  const threads = Number(env.BMAE_THREADS);
-  const perWorker = Number.isInteger(threads) && threads > 0 ? threads : 1;
+  const perWorker = fixedThreadsFromEnv(env) ?? 1;
   if (seeds <= 1) return 1;
   return Math.max(1, Math.min(seeds, requested ?? fromEnv ?? (hasGpu() ? 1 : Math.floor(cores / perWorker))));
 }
@@ -82,7 +81,7 @@ export function parseSeedOutcome(stdout: string, seed: number): SeedOutcome | un
 /** Runs every seed in a worker, `plan.workers` at most at once; resolves with the outcomes in seed order. */
 export async function runSeedWorkers(plan: SeedWorkerPlan): Promise<SeedOutcome[]> {
   const cores = plan.cores ?? availableParallelism();
-  const fixedThreads = Number(process.env.BMAE_THREADS) > 0 ? Number(process.env.BMAE_THREADS) : null;
+  const fixedThreads = fixedThreadsFromEnv();
   const pending = Array.from({ length: plan.seeds }, (_, seed) => seed);
   const running = new Map<number, { child: ChildProcess; done: Promise<void> }>();
   const outcomes: SeedOutcome[] = [];

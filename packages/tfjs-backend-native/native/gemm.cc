@@ -20,12 +20,10 @@ namespace {
 // operand (B for row slabs), and at 512 rows that repacking stays a small part of the slab's work.
 constexpr int64_t kMinSlab = 512;
 
-// 1 below kMinThreadedGemm, else 2 to kMaxParts by size: from the shape (and tile) only.
-int64_t slabCount(int64_t M, int64_t N, int64_t K, int64_t mr, int64_t nr) {
-  if (M <= 0 || N <= 0 || M * N * K < kMinThreadedGemm) return 1;
-  const int64_t length = std::max(M, N);
-  const int64_t tiles = M >= N ? (M + mr - 1) / mr : (N + nr - 1) / nr;
-  if (tiles < 2) return 1;
+// Slabs of a product of `work` multiply-adds whose cut axis is `length` long in `tiles` tiles: 1 below
+// kMinThreadedGemm, else 2 to kMaxParts by size: from the shape (and tile) only.
+int64_t slabCount(int64_t work, int64_t length, int64_t tiles) {
+  if (work < kMinThreadedGemm || tiles < 2) return 1;
   // Two slabs whenever the product is worth splitting (two threads must share it); more, up to
   // kMaxParts, while each stays at least kMinSlab long. Powers of two share out evenly over 2, 4, 8 threads.
   int64_t slabs = 2;
@@ -38,15 +36,15 @@ int64_t slabCount(int64_t M, int64_t N, int64_t K, int64_t mr, int64_t nr) {
 void forEachSlab(int64_t M, int64_t N, int64_t K, int64_t mr, int64_t nr,
                  const std::function<void(int64_t, int64_t, int64_t, int64_t)>& fn) {
   if (M <= 0 || N <= 0) return;
-  const int64_t slabs = slabCount(M, N, K, mr, nr);
+  const bool rows = M >= N;
+  const int64_t tile = rows ? mr : nr, length = rows ? M : N;
+  const int64_t tiles = (length + tile - 1) / tile;
+  const int64_t slabs = slabCount(M * N * K, length, tiles);
   if (slabs == 1) {
     fn(0, M, 0, N);
     return;
   }
   // Whole tiles per slab; the pool runs the slabs on its threads (inline, in order, inside a pool job).
-  const bool rows = M >= N;
-  const int64_t tile = rows ? mr : nr, length = rows ? M : N;
-  const int64_t tiles = (length + tile - 1) / tile;
   pool().run(slabs, [&](int64_t s) {
     const int64_t begin = tiles * s / slabs * tile, end = std::min(length, tiles * (s + 1) / slabs * tile);
     if (begin >= end) return;

@@ -11,16 +11,10 @@ import type { DataId } from '@tensorflow/tfjs-core/dist/tensor_info';
 
 import { addon } from './addon';
 import { BufferPool } from './buffer-pool';
-import { CoreShare } from './core-share';
+import { CoreShare, fixedThreadsFromEnv } from './core-share';
 import { nativeKernelConfigs } from './kernels';
 
 export const BACKEND_NAME = 'native';
-
-/** BMAE_THREADS when it is a thread count (the addon sized its pool from it), else null. */
-function fixedThreadsFromEnv(): number | null {
-  const threads = Number(process.env.BMAE_THREADS);
-  return process.env.BMAE_THREADS && Number.isInteger(threads) && threads > 0 ? threads : null;
-}
 
 /**
  * The pool's size follows this process's share of the cores (core-share.ts) unless BMAE_THREADS or

@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreShare, coresTaken, readCoreShare, sharedThreads } from './core-share';
+import { CoreShare, coresTaken, fixedThreadsFromEnv, readCoreShare, sharedThreads } from './core-share';
 import { describeNative } from './test-utils';
 
 describe('sharedThreads', () => {
@@ -23,6 +23,13 @@ describe('sharedThreads', () => {
     expect(sharedThreads(entries, 2, 8)).toBe(2);
     expect(sharedThreads([{ pid: 1, threads: 8 }, { pid: 2, threads: null }], 2, 8)).toBe(1);
     expect(coresTaken(entries)).toBe(6);
+  });
+});
+
+describe('fixedThreadsFromEnv', () => {
+  it('reads a thread count from BMAE_THREADS, and nothing else', () => {
+    expect(fixedThreadsFromEnv({ BMAE_THREADS: '3' })).toBe(3);
+    expect([{}, { BMAE_THREADS: '' }, { BMAE_THREADS: '0' }, { BMAE_THREADS: '1.5' }, { BMAE_THREADS: 'two' }].map((env) => fixedThreadsFromEnv(env))).toEqual([null, null, null, null, null]);
   });
 });
 

@@ -44,6 +44,12 @@ export function coresTaken(entries: readonly CoreShareEntry[]): number {
   return entries.reduce((sum, e) => sum + (e.threads ?? 1), 0);
 }
 
+/** BMAE_THREADS when it is a thread count (the addon sizes its pool from it, fixed), else null (shared). */
+export function fixedThreadsFromEnv(env: NodeJS.ProcessEnv = process.env): number | null {
+  const threads = Number(env.BMAE_THREADS);
+  return env.BMAE_THREADS && Number.isInteger(threads) && threads > 0 ? threads : null;
+}
+
 export function defaultCoreShareDir(env: NodeJS.ProcessEnv = process.env): string {
   const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
   return env.BMAE_CORE_SHARE_DIR || join(tmpdir(), `bmae-core-share-${uid}`);
@@ -181,5 +187,4 @@ export class CoreShare {
   private file(): string {
     return join(this.dir, `${process.pid}.json`);
   }
-
 }
