@@ -1,7 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseSeedOutcome, runSeedWorkers, SEED_OUTCOME_PREFIX, seedWorkerCount } from './seed-workers';
+import { mayStartSeed, parseSeedOutcome, runSeedWorkers, SEED_OUTCOME_PREFIX, seedWorkerCount } from './seed-workers';
 
 describe('seedWorkerCount', () => {
   const noGpu = () => false;
@@ -18,6 +18,23 @@ describe('seedWorkerCount', () => {
     expect(seedWorkerCount(3, undefined, { BMAE_SEED_WORKERS: '3' }, 2, noGpu)).toBe(3);
     expect(seedWorkerCount(3, undefined, {}, 16, () => true)).toBe(1);
     expect(() => seedWorkerCount(3, undefined, { BMAE_SEED_WORKERS: 'two' }, 2, noGpu)).toThrow("BMAE_SEED_WORKERS must be an integer >= 1, got 'two'");
+  });
+});
+
+describe('mayStartSeed', () => {
+  const shared = (pid: number, seedWorker = false) => ({ pid, threads: null, ...(seedWorker ? { seedWorker } : {}) });
+  it('starts a seed while a core is free', () => {
+    expect(mayStartSeed([], 0, 2)).toBe(true);
+    expect(mayStartSeed([shared(1, true)], 1, 2)).toBe(true);
+    expect(mayStartSeed([shared(1, true), shared(2, true)], 2, 2)).toBe(false);
+    expect(mayStartSeed([{ pid: 1, threads: 2 }], 1, 4)).toBe(true);
+  });
+
+  it('holds a stage\'s first seed back only for other stages\' seed workers, which end', () => {
+    expect(mayStartSeed([shared(1, true), shared(2, true)], 0, 2)).toBe(false);
+    expect(mayStartSeed([shared(1, true), shared(2)], 0, 2)).toBe(true); // e.g. an idle test runner that once computed
+    expect(mayStartSeed([{ pid: 1, threads: 2 }], 0, 2)).toBe(true); // a training started by hand with BMAE_THREADS=2
+    expect(mayStartSeed([shared(1, true), shared(2)], 1, 2)).toBe(false); // not a stage's second seed
   });
 });
 
@@ -50,6 +67,25 @@ describe('runSeedWorkers', () => {
     const run = runSeedWorkers({ seeds: 3, workers: 1, cores: 2, args: (seed) => (started.push(seed), worker(seed, seed === 1 ? 3 : 0)), log: () => {}, label: 'x knn' });
     await expect(run).rejects.toThrow('x knn failed: seed 1 (worker exited with code 3: seed 1 broke); not started: seed 2');
     expect(started).toEqual([0, 1]);
+  });
+
+  it('runs two stages\' seeds side by side on no more processes than cores', async () => {
+    // Each worker appends "+" when it starts and "-" when it ends, so the file shows how many ran at once.
+    const trace = join(mkdtempSync(join(tmpdir(), 'bmae-seed-trace-')), 'trace');
+    const slow = (seed: number) => [
+      '-e',
+      `const fs = require('node:fs'); fs.appendFileSync(${JSON.stringify(trace)}, '+');
+       setTimeout(() => { fs.appendFileSync(${JSON.stringify(trace)}, '-'); console.log(${JSON.stringify(SEED_OUTCOME_PREFIX)} + JSON.stringify({ seed: ${seed}, images: 1, seconds: 1, settings: {}, backend: 'cpu' })); }, 1500);`,
+    ];
+    const lines: string[] = [];
+    const stage = (label: string) => runSeedWorkers({ seeds: 2, workers: 2, cores: 2, args: slow, log: (l) => lines.push(l), label });
+    const [a, b] = await Promise.all([stage('a pretrain'), stage('b pretrain')]);
+    expect([a.length, b.length]).toEqual([2, 2]);
+    let atOnce = 0;
+    let most = 0;
+    for (const mark of readFileSync(trace, 'utf8')) most = Math.max(most, (atOnce += mark === '+' ? 1 : -1));
+    expect(most).toBe(2);
+    expect(lines.filter((l) => l.includes('waiting for a core'))).toHaveLength(1);
   });
 
   it('reads an outcome only from its own seed\'s line', () => {

@@ -10,11 +10,18 @@
  *
  * How many at once: at most `workers`, and a new one only while the host's computing processes (the
  * native backend's core share, which the launched workers are entered in at once) leave a core free,
- * so that stages Nx runs side by side do not pile seeds onto the same cores. One always runs.
+ * so that stages Nx runs side by side do not pile seeds onto the same cores. A stage's first seed waits
+ * only for other stages' seed workers, which end; processes that may never end (an idle test runner
+ * that once computed, a training started by hand) do not hold it back. Launchers decide one at a time,
+ * under a lock in the share folder: two stages Nx starts at the same moment once both saw the cores
+ * free and put three seeds on two cores.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { announceProcess, coresTaken, fixedThreadsFromEnv, readCoreShare, type CoreShareEntry } from '@bmae/tfjs-backend-native/core-share';
+import { join } from 'node:path';
+import * as lockfile from 'proper-lockfile';
+import { announceSeedWorker, coresTaken, defaultCoreShareDir, fixedThreadsFromEnv, readCoreShare, type CoreShareEntry } from '@bmae/tfjs-backend-native/core-share';
 import { nvidiaGpuName, type DeviceInfo } from '@bmae/vit-model';
 
 /** What one seed of a stage reports to the stage record. */
@@ -45,12 +52,41 @@ export function seedWorkerCount(seeds: number, requested?: number, env: NodeJS.P
   return Math.max(1, Math.min(seeds, requested ?? fromEnv ?? (hasGpu() ? 1 : Math.floor(cores / perWorker))));
 }
 
-/** Cores the host's computing processes take, counting launched workers that have not computed yet. */
-function busyCores(running: Iterable<number>): number {
+/** The host's computing processes, counting this launcher's workers that have not computed yet. */
+function hostProcesses(running: Iterable<number>, threads: number | null): CoreShareEntry[] {
   const entries: CoreShareEntry[] = readCoreShare();
   const known = new Set(entries.map((e) => e.pid));
-  for (const pid of running) if (!known.has(pid)) entries.push({ pid, threads: null });
-  return coresTaken(entries);
+  for (const pid of running) if (!known.has(pid)) entries.push({ pid, threads, seedWorker: true });
+  return entries;
+}
+
+/**
+ * Whether another seed may start beside `running` (this stage's workers) on `cores` cores: while a core
+ * is free; the stage's first seed also when what fills the cores is not other stages' seed workers.
+ */
+export function mayStartSeed(host: readonly CoreShareEntry[], running: number, cores: number): boolean {
+  if (coresTaken(host) < cores) return true;
+  return running === 0 && coresTaken(host.filter((e) => e.seedWorker)) < cores;
+}
+
+/**
+ * Runs `decide` while no other launcher on the host decides (proper-lockfile's lock in the share
+ * folder, held for a folder read and a spawn). Best effort: without the lock it decides anyway.
+ */
+async function asOnlyLauncher<T>(decide: () => T): Promise<T> {
+  const dir = defaultCoreShareDir();
+  let release: (() => Promise<void>) | undefined;
+  try {
+    mkdirSync(dir, { recursive: true });
+    release = await lockfile.lock(dir, { lockfilePath: join(dir, 'launch.lock'), realpath: false, stale: 10_000, retries: { retries: 200, minTimeout: 10, maxTimeout: 100 }, onCompromised: () => {} });
+  } catch {
+    // an unwritable folder, or a launcher stuck for seconds: deciding unlocked only risks one seed too many
+  }
+  try {
+    return decide();
+  } finally {
+    await release?.().catch(() => {});
+  }
 }
 
 export interface SeedWorkerPlan {
@@ -100,7 +136,7 @@ export async function runSeedWorkers(plan: SeedWorkerPlan): Promise<SeedOutcome[
   const start = (seed: number) => {
     // env given explicitly: the environment this module sees (a test runner's may differ from the process's)
     const child = spawn(process.execPath, plan.args(seed), { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
-    if (child.pid !== undefined) announceProcess(child.pid, fixedThreads);
+    if (child.pid !== undefined) announceSeedWorker(child.pid, fixedThreads);
     plan.log(`${plan.label} seed ${seed}: worker process ${child.pid}`);
     let stdout = '';
     let lastError = '';
@@ -128,13 +164,21 @@ export async function runSeedWorkers(plan: SeedWorkerPlan): Promise<SeedOutcome[
     running.set(seed, { child, done });
   };
 
+  let waitingSaid = false;
   try {
     while (pending.length > 0 || running.size > 0) {
       // After a failure no new seed starts; the running ones finish (their output is kept, a pre-training resumable).
-      while (failures.length === 0 && pending.length > 0 && (running.size === 0 || (running.size < plan.workers && busyCores([...running.values()].map((r) => r.child.pid!)) < cores))) {
-        start(pending.shift()!);
+      if (failures.length === 0 && pending.length > 0 && running.size < plan.workers) {
+        await asOnlyLauncher(() => {
+          while (pending.length > 0 && running.size < plan.workers && mayStartSeed(hostProcesses([...running.values()].map((r) => r.child.pid!), fixedThreads), running.size, cores)) {
+            start(pending.shift()!);
+          }
+        });
       }
-      if (running.size === 0) break;
+      if (running.size === 0 && pending.length > 0 && failures.length === 0) {
+        if (!waitingSaid) plan.log(`${plan.label}: waiting for a core (other stages' seed workers fill all ${cores})`);
+        waitingSaid = true;
+      } else if (running.size === 0) break;
       // A worker ending, or every few seconds another process leaving a core free.
       await Promise.race([...[...running.values()].map((r) => r.done), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
     }

@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreShare, coresTaken, fixedThreadsFromEnv, readCoreShare, sharedThreads } from './core-share';
+import { announceSeedWorker, CoreShare, coresTaken, fixedThreadsFromEnv, readCoreShare, sharedThreads } from './core-share';
 import { describeNative } from './test-utils';
 
 describe('sharedThreads', () => {
@@ -71,6 +71,14 @@ describe('CoreShare', () => {
     expect(readCoreShare(dir)).toEqual([{ pid: process.pid, threads: 3 }]);
     expect(readdirSync(dir).sort()).toEqual([`${process.pid}.json`, 'notes.txt']);
     expect(readCoreShare(join(dir, 'absent'))).toEqual([]);
+  });
+
+  it('marks a launched seed worker, and the worker\'s own entry keeps the mark', () => {
+    const dir = folder();
+    announceSeedWorker(process.pid, null, dir); // as a launcher does for the child it just started
+    expect(readCoreShare(dir)).toEqual([{ pid: process.pid, threads: null, seedWorker: true }]);
+    new CoreShare({ dir, cores: 2, fixedThreads: 1, apply: () => {} }).tick(); // the child joins
+    expect(readCoreShare(dir)).toEqual([{ pid: process.pid, threads: 1, seedWorker: true }]);
   });
 
   it('removes its file when the process exits', async () => {

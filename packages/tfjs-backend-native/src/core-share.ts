@@ -22,6 +22,8 @@ import { join } from 'node:path';
 export interface CoreShareEntry {
   pid: number;
   threads: number | null;
+  /** a stage's seed worker (entered by its launcher): a bounded run that ends, unlike e.g. an idle test runner */
+  seedWorker?: boolean;
 }
 
 /**
@@ -83,8 +85,9 @@ export function readCoreShare(dir: string = defaultCoreShareDir()): CoreShareEnt
       continue;
     }
     try {
-      const { threads } = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { threads: unknown };
-      entries.push({ pid, threads: Number.isInteger(threads) && (threads as number) > 0 ? (threads as number) : null });
+      const { threads, seedWorker } = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { threads: unknown; seedWorker: unknown };
+      const entry: CoreShareEntry = { pid, threads: Number.isInteger(threads) && (threads as number) > 0 ? (threads as number) : null };
+      entries.push(seedWorker === true ? { ...entry, seedWorker } : entry);
     } catch {
       // being written (renamed into place, so rarely seen) or foreign: counts as a shared process
       entries.push({ pid, threads: null });
@@ -94,23 +97,32 @@ export function readCoreShare(dir: string = defaultCoreShareDir()): CoreShareEnt
 }
 
 /**
- * Enters another process in the share before its first kernel (a launcher for the child it just
- * started, so that launchers deciding at the same moment see it). The child's own entry replaces it.
+ * Enters a seed worker in the share before its first kernel (its launcher, for the child it just
+ * started, so that launchers deciding after it see it). The child's own entry keeps the mark.
  */
-export function announceProcess(pid: number, threads: number | null, dir: string = defaultCoreShareDir()): void {
+export function announceSeedWorker(pid: number, threads: number | null, dir: string = defaultCoreShareDir()): void {
   try {
     mkdirSync(dir, { recursive: true });
-    writeEntry(join(dir, `${pid}.json`), threads);
+    writeEntry(join(dir, `${pid}.json`), threads, { seedWorker: true });
   } catch {
     // see writeEntry
   }
 }
 
-/** Best effort (renamed into place, so readers never see half a file): an unwritable folder only means others cannot see the process. */
-function writeEntry(file: string, threads: number | null): void {
+/**
+ * Best effort (renamed into place, so readers never see half a file): an unwritable folder only means
+ * others cannot see the process. A rewrite keeps what else the file says (a launcher's seedWorker mark).
+ */
+function writeEntry(file: string, threads: number | null, mark: { seedWorker?: true } = {}): void {
   const temporary = `${file}.${process.pid}.tmp`;
+  let previous: object = {};
   try {
-    writeFileSync(temporary, JSON.stringify({ threads }));
+    previous = JSON.parse(readFileSync(file, 'utf8')) as object;
+  } catch {
+    // first entry, or unreadable: written afresh
+  }
+  try {
+    writeFileSync(temporary, JSON.stringify({ ...previous, ...mark, threads }));
     renameSync(temporary, file);
   } catch {
     rmSync(temporary, { force: true });
