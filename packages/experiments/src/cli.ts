@@ -14,7 +14,18 @@ async function main(argv: string[]): Promise<void> {
   await program.parseAsync(argv);
 }
 
-main(process.argv).catch((error: unknown) => {
-  console.error(`bmae: ${error instanceof Error ? error.message : String(error)}`);
+let settled = false;
+main(process.argv)
+  .catch((error: unknown) => {
+    console.error(`bmae: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  })
+  .finally(() => (settled = true));
+
+// Node exits with code 0 when nothing is left to wait for, even if the command's promise never settled;
+// a stage that did that would count as done for Nx without having run. Say so and fail instead.
+process.once('beforeExit', () => {
+  if (settled) return;
+  console.error('bmae: the command stopped before it finished (nothing left to wait for): this is a bug in bmae');
   process.exitCode = 1;
 });

@@ -1,6 +1,8 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { announceSeedWorker } from '@bmae/tfjs-backend-native/core-share';
 import { mayStartSeed, parseSeedOutcome, runSeedWorkers, SEED_OUTCOME_PREFIX, seedWorkerCount } from './seed-workers';
 
 describe('seedWorkerCount', () => {
@@ -87,6 +89,27 @@ describe('runSeedWorkers', () => {
     expect(most).toBe(2);
     expect(lines.filter((l) => l.includes('waiting for a core'))).toHaveLength(1);
   });
+
+  it('waits for a core in a process of its own, then runs its seeds', async () => {
+    // Two other stages' seed workers (sleep processes) fill both cores for a second; nothing but the
+    // launcher's own wait keeps its process alive meanwhile.
+    const dir = mkdtempSync(join(tmpdir(), 'bmae-seed-wait-'));
+    const others = [spawn('sleep', ['1']), spawn('sleep', ['1'])];
+    for (const other of others) announceSeedWorker(other.pid!, null, dir);
+    const workerFile = join(dir, 'worker.js');
+    writeFileSync(workerFile, `console.log(${JSON.stringify(SEED_OUTCOME_PREFIX)} + JSON.stringify({ seed: Number(process.argv[2]), images: 1, seconds: 1, settings: {}, backend: 'cpu' }));`);
+    const launcher = `require('tsx/cjs');
+      const { runSeedWorkers } = require(${JSON.stringify(join(__dirname, 'seed-workers.ts'))});
+      runSeedWorkers({ seeds: 2, workers: 2, cores: 2, args: (seed) => [${JSON.stringify(workerFile)}, String(seed)], log: (l) => console.log(l), label: 'c pretrain' })
+        .then((outcomes) => console.log('seeds done: ' + outcomes.map((o) => o.seed).join(',')));`;
+    const child = spawn(process.execPath, ['-e', launcher], { env: { ...process.env, BMAE_CORE_SHARE_DIR: dir } });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(out).toContain("c pretrain: waiting for a core (other stages' seed workers fill all 2)");
+    expect(out).toContain('seeds done: 0,1');
+  }, 30_000);
 
   it('reads an outcome only from its own seed\'s line', () => {
     const line = `${SEED_OUTCOME_PREFIX}${JSON.stringify({ seed: 2, images: 1, seconds: 1, settings: {}, backend: 'cpu' })}`;

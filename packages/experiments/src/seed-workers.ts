@@ -179,8 +179,12 @@ export async function runSeedWorkers(plan: SeedWorkerPlan): Promise<SeedOutcome[
         if (!waitingSaid) plan.log(`${plan.label}: waiting for a core (other stages' seed workers fill all ${cores})`);
         waitingSaid = true;
       } else if (running.size === 0) break;
-      // A worker ending, or every few seconds another process leaving a core free.
-      await Promise.race([...[...running.values()].map((r) => r.done), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
+      // A worker ending, or every few seconds another process leaving a core free. The timer is not
+      // unref'd: while the stage waits for a core with no worker of its own, it is all that keeps the
+      // process alive (unref'd, the stage ended at once with exit code 0 and its seeds never run).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([...[...running.values()].map((r) => r.done), new Promise((resolve) => (timer = setTimeout(resolve, 3000)))]);
+      clearTimeout(timer);
     }
   } finally {
     process.removeListener('exit', stopAll);
