@@ -91,10 +91,10 @@ describe('runSeedWorkers', () => {
   });
 
   it('waits for a core in a process of its own, then runs its seeds', async () => {
-    // Two other stages' seed workers (sleep processes) fill both cores for a second; nothing but the
-    // launcher's own wait keeps its process alive meanwhile.
+    // Two other stages' seed workers (sleep processes) fill both cores until the launcher says it waits;
+    // nothing but the launcher's own wait keeps its process alive meanwhile.
     const dir = mkdtempSync(join(tmpdir(), 'bmae-seed-wait-'));
-    const others = [spawn('sleep', ['1']), spawn('sleep', ['1'])];
+    const others = [spawn('sleep', ['60']), spawn('sleep', ['60'])];
     for (const other of others) announceSeedWorker(other.pid!, null, dir);
     const workerFile = join(dir, 'worker.js');
     writeFileSync(workerFile, `console.log(${JSON.stringify(SEED_OUTCOME_PREFIX)} + JSON.stringify({ seed: Number(process.argv[2]), images: 1, seconds: 1, settings: {}, backend: 'cpu' }));`);
@@ -104,8 +104,12 @@ describe('runSeedWorkers', () => {
         .then((outcomes) => console.log('seeds done: ' + outcomes.map((o) => o.seed).join(',')));`;
     const child = spawn(process.execPath, ['-e', launcher], { env: { ...process.env, BMAE_CORE_SHARE_DIR: dir } });
     let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      if (out.includes('waiting for a core')) for (const other of others) other.kill();
+    });
     const code = await new Promise((resolve) => child.on('close', resolve));
+    for (const other of others) other.kill();
     expect(code).toBe(0);
     expect(out).toContain("c pretrain: waiting for a core (other stages' seed workers fill all 2)");
     expect(out).toContain('seeds done: 0,1');

@@ -179,11 +179,15 @@ export async function runSeedWorkers(plan: SeedWorkerPlan): Promise<SeedOutcome[
         if (!waitingSaid) plan.log(`${plan.label}: waiting for a core (other stages' seed workers fill all ${cores})`);
         waitingSaid = true;
       } else if (running.size === 0) break;
-      // A worker ending, or every few seconds another process leaving a core free. The timer is not
-      // unref'd: while the stage waits for a core with no worker of its own, it is all that keeps the
-      // process alive (unref'd, the stage ended at once with exit code 0 and its seeds never run).
+      // A worker ending, or another process leaving a core free: looked for every few seconds, and four
+      // times a second while the stage waits for its first core, so that it takes a freed core before a
+      // stage Nx starts in the freed slot (which needs a second or two to load) and is not passed over
+      // again and again. The timer is not unref'd: while the stage waits with no worker of its own, it
+      // is all that keeps the process alive (unref'd, the stage ended at once with exit code 0 and its
+      // seeds never ran).
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([...[...running.values()].map((r) => r.done), new Promise((resolve) => (timer = setTimeout(resolve, 3000)))]);
+      const poll = new Promise((resolve) => (timer = setTimeout(resolve, running.size === 0 ? 250 : 3000)));
+      await Promise.race([...[...running.values()].map((r) => r.done), poll]);
       clearTimeout(timer);
     }
   } finally {
