@@ -48,13 +48,14 @@ describe('runSeedWorkers', () => {
     else process.env.BMAE_CORE_SHARE_DIR = previous;
   });
 
+  /** JavaScript that prints a worker's outcome line for the seed `seed` (an expression), with `images`. */
+  const reportOutcome = (seed: string, images: string | number = 1) =>
+    `console.log(${JSON.stringify(SEED_OUTCOME_PREFIX)} + JSON.stringify({ seed: ${seed}, images: ${images}, seconds: 1, settings: {}, backend: 'cpu' }));`;
+
   /** A worker that logs a line, then reports `images` for its seed (or exits with `code`). */
   const worker = (seed: number, code = 0) => [
     '-e',
-    `console.error('working on ' + ${seed}); ` +
-      (code === 0
-        ? `console.log(${JSON.stringify(SEED_OUTCOME_PREFIX)} + JSON.stringify({ seed: ${seed}, images: ${10 * (seed + 1)}, seconds: 1, settings: {}, backend: 'cpu' }));`
-        : `console.error('seed ' + ${seed} + ' broke'); process.exit(${code});`),
+    `console.error('working on ' + ${seed}); ` + (code === 0 ? reportOutcome(String(seed), 10 * (seed + 1)) : `console.error('seed ' + ${seed} + ' broke'); process.exit(${code});`),
   ];
 
   it('collects every seed\'s outcome in seed order and relays their logs', async () => {
@@ -77,7 +78,7 @@ describe('runSeedWorkers', () => {
     const slow = (seed: number) => [
       '-e',
       `const fs = require('node:fs'); fs.appendFileSync(${JSON.stringify(trace)}, '+');
-       setTimeout(() => { fs.appendFileSync(${JSON.stringify(trace)}, '-'); console.log(${JSON.stringify(SEED_OUTCOME_PREFIX)} + JSON.stringify({ seed: ${seed}, images: 1, seconds: 1, settings: {}, backend: 'cpu' })); }, 1500);`,
+       setTimeout(() => { fs.appendFileSync(${JSON.stringify(trace)}, '-'); ${reportOutcome(String(seed))} }, 1500);`,
     ];
     const lines: string[] = [];
     const stage = (label: string) => runSeedWorkers({ seeds: 2, workers: 2, cores: 2, args: slow, log: (l) => lines.push(l), label });
@@ -97,7 +98,7 @@ describe('runSeedWorkers', () => {
     const others = [spawn('sleep', ['60']), spawn('sleep', ['60'])];
     for (const other of others) announceSeedWorker(other.pid!, null, dir);
     const workerFile = join(dir, 'worker.js');
-    writeFileSync(workerFile, `console.log(${JSON.stringify(SEED_OUTCOME_PREFIX)} + JSON.stringify({ seed: Number(process.argv[2]), images: 1, seconds: 1, settings: {}, backend: 'cpu' }));`);
+    writeFileSync(workerFile, reportOutcome('Number(process.argv[2])'));
     const launcher = `require('tsx/cjs');
       const { runSeedWorkers } = require(${JSON.stringify(join(__dirname, 'seed-workers.ts'))});
       runSeedWorkers({ seeds: 2, workers: 2, cores: 2, args: (seed) => [${JSON.stringify(workerFile)}, String(seed)], log: (l) => console.log(l), label: 'c pretrain' })

@@ -175,10 +175,11 @@ export async function runSeedWorkers(plan: SeedWorkerPlan): Promise<SeedOutcome[
           }
         });
       }
-      if (running.size === 0 && pending.length > 0 && failures.length === 0) {
+      if (running.size === 0) {
+        if (pending.length === 0 || failures.length > 0) break;
         if (!waitingSaid) plan.log(`${plan.label}: waiting for a core (other stages' seed workers fill all ${cores})`);
         waitingSaid = true;
-      } else if (running.size === 0) break;
+      }
       // A worker ending, or another process leaving a core free: looked for every few seconds, and four
       // times a second while the stage waits for its first core, so that it takes a freed core before a
       // stage Nx starts in the freed slot (which needs a second or two to load) and is not passed over
