@@ -32,9 +32,12 @@ interface Jobs {
 describeSlurm('bmae submit sweep-k --configuration smoke --scheduler slurm', () => {
   const root = mkdtempSync(join(tmpdir(), 'bmae-slurm-'));
   const workspace = join(root, 'workspace');
+  /** jobs the tests submit themselves (not through bmae) */
+  const heldBy: string[] = [];
   afterAll(() => {
     const jobs = readJobs();
-    if (jobs) spawnSync('scancel', Object.values(jobs.jobs).map((j) => j.jobId)); // nothing of ours left in the queue
+    // nothing of ours left in the queue
+    if (jobs || heldBy.length > 0) spawnSync('scancel', [...heldBy, ...Object.values(jobs?.jobs ?? {}).map((j) => j.jobId)]);
     rmSync(root, { recursive: true, force: true });
   });
   const env: NodeJS.ProcessEnv = cleanEnv();
@@ -127,8 +130,19 @@ describeSlurm('bmae submit sweep-k --configuration smoke --scheduler slurm', () 
   }, TEST_TIMEOUT);
 
   it('reports a job killed with scancel, and a resubmission finishes what is not done', async () => {
-    // Make mae-k4's stages not done, submit, and cancel its pre-training job.
+    // Make mae-k4's stages not done, submit, and cancel its pre-training job. A job that holds the whole node
+    // keeps that job pending until the scancel: a smoke pre-training (a cache hit from the jobs' Nx cache, or
+    // a run on synthetic data) ends in about two seconds, and a scancel landing after its stage record was
+    // written would leave a finished stage (see stageState), not the failure this test is about.
     rmSync(join(workspace, 'runs', 'smoke', 'mae-k4'), { recursive: true, force: true });
+    const blocker = spawnSync('sbatch', ['--parsable', '--exclusive', '--job-name=bmae-test-hold', '--output=/dev/null', '--wrap=sleep 600'], { encoding: 'utf8' });
+    expect(blocker.status).toBe(0);
+    const hold = blocker.stdout.trim().split(';')[0];
+    heldBy.push(hold);
+    const slurmState = (id: string) => spawnSync('squeue', ['-h', '-t', 'all', '-j', id, '-o', '%T'], { encoding: 'utf8' }).stdout.trim();
+    for (let i = 0; i < 600 && slurmState(hold) !== 'RUNNING'; i++) await new Promise((r) => setTimeout(r, 500));
+    expect(slurmState(hold)).toBe('RUNNING');
+
     const child = spawn(process.execPath, [join(workspace, 'packages', 'experiments', 'bin', 'bmae.js'), 'submit', 'sweep-k', '-c', 'smoke', '--scheduler', 'slurm', '--wait', '--poll', '2'], { cwd: workspace, env });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
@@ -138,7 +152,9 @@ describeSlurm('bmae submit sweep-k --configuration smoke --scheduler slurm', () 
     for (let i = 0; i < 1800 && readJobs()!.jobs[pretrain].jobId === before; i++) await new Promise((r) => setTimeout(r, 500));
     const killed = readJobs()!.jobs[pretrain].jobId;
     expect(killed).not.toBe(before);
+    expect(slurmState(killed)).toBe('PENDING');
     expect(spawnSync('scancel', [killed]).status).toBe(0);
+    expect(spawnSync('scancel', [hold]).status).toBe(0);
     const status = await new Promise<number | null>((done) => child.on('close', done));
     expect(output).toContain('5 stages to submit, 20 done');
     expect(status).toBe(1);
@@ -155,8 +171,7 @@ describeSlurm('bmae submit sweep-k --configuration smoke --scheduler slurm', () 
     if (again.status !== 0) throw new Error(`resubmission failed:\n${again.output}`);
     expect(again.output).toContain('5 stages to submit, 20 done');
     for (const stage of STAGES) expect(existsSync(join(workspace, 'runs', 'smoke', 'mae-k4', stage, 'stage.json'))).toBe(true);
-    // A new job ran the pre-training and wrote its log. (The killed job left one only if Slurm had started it
-    // before the scancel: a job cancelled while pending writes nothing, so the number of logs is not fixed.)
+    // A new job ran the pre-training and wrote its log (the killed job, cancelled while pending, wrote none).
     const resubmitted = readJobs()!.jobs[pretrain];
     expect([before, killed]).not.toContain(resubmitted.jobId);
     expect(existsSync(resubmitted.log)).toBe(true);

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { batchScript, jobState } from './slurm';
-import { planSubmission } from './submission';
+import { planSubmission, stageState } from './submission';
 import { topologicalOrder, type GraphTask } from './task-graph';
 
 const root = mkdtempSync(join(tmpdir(), 'bmae-submission-'));
@@ -50,6 +50,37 @@ describe('planSubmission', () => {
     expect(plan.active.map((a) => a.job.jobId)).toEqual(['17']);
     expect(plan.submit.map((p) => p.task.target)).toEqual(['a-linprobe', 'a-summary']);
     expect(plan.submit[1].waitsFor).toContain('experiments:a-knn:smoke');
+  });
+});
+
+describe('stageState', () => {
+  const pretrain = graph[0];
+  const job = { task: pretrain.id, jobId: '21', hash: 'hash-a-pretrain', log: 'l', submittedAt: 't' };
+  const cancelled = { state: 'failed' as const, slurmState: 'CANCELLED by 0' };
+
+  it('calls a stage whose job was killed failed while its stage record is missing', () => {
+    rmSync(join(root, 'a-pretrain'), { recursive: true, force: true });
+    expect(stageState(pretrain, job, cancelled)).toMatchObject({ state: 'failed', detail: 'CANCELLED by 0' });
+    expect(stageState(pretrain, job, undefined)).toMatchObject({ state: 'failed', detail: 'ended without a stage record' });
+    expect(stageState(pretrain, undefined, undefined)).toMatchObject({ state: 'not submitted' });
+  });
+
+  it('calls a stage whose job completed without writing its record failed, unless its inputs changed since', () => {
+    const completed = { state: 'done' as const, slurmState: 'COMPLETED' };
+    expect(stageState(pretrain, job, completed)).toMatchObject({ state: 'failed', detail: 'COMPLETED without a stage record under task hash hash-a-pretrain' });
+    expect(stageState(pretrain, { ...job, hash: 'an older hash' }, completed)).toMatchObject({ state: 'not submitted', detail: 'inputs changed since its job' });
+  });
+
+  it('calls a stage done once its record matches, even when its job was killed after writing it', () => {
+    finish('a-pretrain', 'hash-a-pretrain');
+    expect(stageState(pretrain, job, cancelled)).toMatchObject({ state: 'done', detail: 'CANCELLED by 0, after its stage record was written' });
+    expect(stageState(pretrain, job, { state: 'done', slurmState: 'COMPLETED' })).toMatchObject({ state: 'done', detail: 'COMPLETED' });
+    expect(stageState(pretrain, undefined, undefined)).toMatchObject({ state: 'done', detail: 'stage record matches (not run by a job)' });
+  });
+
+  it('follows a job still queued or running, whatever the folder holds', () => {
+    expect(stageState(pretrain, job, { state: 'running', slurmState: 'RUNNING' })).toMatchObject({ state: 'running' });
+    expect(stageState(pretrain, job, { state: 'queued', slurmState: 'PENDING', reason: 'Dependency' })).toMatchObject({ state: 'queued', detail: 'PENDING (Dependency)' });
   });
 });
 

@@ -142,16 +142,29 @@ export interface StageState {
 export function stageStates(graph: GraphTask[], jobs: Record<string, JobRecord>): StageState[] {
   const stages = graph.filter((t) => t.cache);
   const known = queryJobs(stages.map((t) => jobs[t.id]?.jobId).filter((id): id is string => id !== undefined));
-  return stages.map((task): StageState => {
-    const job = jobs[task.id];
-    const status = job ? known.get(job.jobId) : undefined;
-    if (status) return { task, job, state: status.state, detail: status.slurmState + (status.reason ? ` (${status.reason})` : '') };
-    // Slurm no longer knows the job (or there was none): the stage folder says whether it finished.
-    if (taskDone(task)) return { task, job, state: 'done', detail: job ? 'ended; stage record matches' : 'stage record matches (not run by a job)' };
-    if (job) return { task, job, state: job.hash === task.hash ? 'failed' : 'not submitted', detail: job.hash === task.hash ? 'ended without a stage record' : 'inputs changed since its job' };
-    return { task, state: 'not submitted', detail: 'not done' };
-  });
+  return stages.map((task) => stageState(task, jobs[task.id], jobs[task.id] && known.get(jobs[task.id].jobId)));
 }
+
+/**
+ * One stage's state from its latest job and Slurm's view of that job (undefined: no job, or Slurm
+ * no longer knows it). A job still queued or running decides; once it has ended, the stage record
+ * does. A job killed after its stage wrote stage.json (a cache hit ends in seconds, and a scancel can
+ * land after that) left a finished stage; a job Slurm calls COMPLETED that left no record under the
+ * task hash did not finish the stage (its log says what it ran), and `--wait` must say so.
+ */
+export function stageState(task: GraphTask, job: JobRecord | undefined, status: JobStatus | undefined): StageState {
+  if (status && (status.state === 'queued' || status.state === 'running')) return { task, job, state: status.state, detail: slurmDetail(status) };
+  if (taskDone(task)) {
+    if (!status) return { task, job, state: 'done', detail: job ? 'ended; stage record matches' : 'stage record matches (not run by a job)' };
+    return { task, job, state: 'done', detail: status.state === 'failed' ? `${slurmDetail(status)}, after its stage record was written` : slurmDetail(status) };
+  }
+  if (!job) return { task, state: 'not submitted', detail: 'not done' };
+  if (job.hash !== task.hash) return { task, job, state: 'not submitted', detail: 'inputs changed since its job' };
+  if (!status) return { task, job, state: 'failed', detail: 'ended without a stage record' };
+  return { task, job, state: 'failed', detail: status.state === 'done' ? `${slurmDetail(status)} without a stage record under task hash ${task.hash}` : slurmDetail(status) };
+}
+
+const slurmDetail = (status: JobStatus): string => status.slurmState + (status.reason ? ` (${status.reason})` : '');
 
 /** Polls until no stage of the graph is queued or running; returns the final states. */
 export async function waitForJobs(graph: GraphTask[], folder: string, pollSeconds: number, log: (line: string) => void): Promise<StageState[]> {
