@@ -73,7 +73,7 @@ describe('stageState', () => {
 
   it('calls a stage done once its record matches, even when its job was killed after writing it', () => {
     finish('a-pretrain', 'hash-a-pretrain');
-    expect(stageState(pretrain, job, cancelled)).toMatchObject({ state: 'done', detail: 'CANCELLED by 0, after its stage record was written' });
+    expect(stageState(pretrain, job, cancelled)).toMatchObject({ state: 'done', detail: 'CANCELLED by 0, but its stage record matches' });
     expect(stageState(pretrain, job, { state: 'done', slurmState: 'COMPLETED' })).toMatchObject({ state: 'done', detail: 'COMPLETED' });
     expect(stageState(pretrain, undefined, undefined)).toMatchObject({ state: 'done', detail: 'stage record matches (not run by a job)' });
   });

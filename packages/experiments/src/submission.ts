@@ -156,7 +156,7 @@ export function stageState(task: GraphTask, job: JobRecord | undefined, status: 
   if (status && (status.state === 'queued' || status.state === 'running')) return { task, job, state: status.state, detail: slurmDetail(status) };
   if (taskDone(task)) {
     if (!status) return { task, job, state: 'done', detail: job ? 'ended; stage record matches' : 'stage record matches (not run by a job)' };
-    return { task, job, state: 'done', detail: status.state === 'failed' ? `${slurmDetail(status)}, after its stage record was written` : slurmDetail(status) };
+    return { task, job, state: 'done', detail: status.state === 'failed' ? `${slurmDetail(status)}, but its stage record matches` : slurmDetail(status) };
   }
   if (!job) return { task, state: 'not submitted', detail: 'not done' };
   if (job.hash !== task.hash) return { task, job, state: 'not submitted', detail: 'inputs changed since its job' };
