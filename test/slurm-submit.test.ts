@@ -33,11 +33,11 @@ describeSlurm('bmae submit sweep-k --configuration smoke --scheduler slurm', () 
   const root = mkdtempSync(join(tmpdir(), 'bmae-slurm-'));
   const workspace = join(root, 'workspace');
   /** jobs the tests submit themselves (not through bmae) */
-  const heldBy: string[] = [];
+  const ownJobs: string[] = [];
   afterAll(() => {
     const jobs = readJobs();
     // nothing of ours left in the queue
-    if (jobs || heldBy.length > 0) spawnSync('scancel', [...heldBy, ...Object.values(jobs?.jobs ?? {}).map((j) => j.jobId)]);
+    if (jobs || ownJobs.length > 0) spawnSync('scancel', [...ownJobs, ...Object.values(jobs?.jobs ?? {}).map((j) => j.jobId)]);
     rmSync(root, { recursive: true, force: true });
   });
   const env: NodeJS.ProcessEnv = cleanEnv();
@@ -138,8 +138,8 @@ describeSlurm('bmae submit sweep-k --configuration smoke --scheduler slurm', () 
     const blocker = spawnSync('sbatch', ['--parsable', '--exclusive', '--job-name=bmae-test-hold', '--output=/dev/null', '--wrap=sleep 600'], { encoding: 'utf8' });
     expect(blocker.status).toBe(0);
     const hold = blocker.stdout.trim().split(';')[0];
-    heldBy.push(hold);
-    const slurmState = (id: string) => spawnSync('squeue', ['-h', '-t', 'all', '-j', id, '-o', '%T'], { encoding: 'utf8' }).stdout.trim();
+    ownJobs.push(hold);
+    const slurmState = (id: string) => slurmJobs().get(id)?.state;
     for (let i = 0; i < 600 && slurmState(hold) !== 'RUNNING'; i++) await new Promise((r) => setTimeout(r, 500));
     expect(slurmState(hold)).toBe('RUNNING');
 

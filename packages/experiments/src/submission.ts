@@ -142,7 +142,10 @@ export interface StageState {
 export function stageStates(graph: GraphTask[], jobs: Record<string, JobRecord>): StageState[] {
   const stages = graph.filter((t) => t.cache);
   const known = queryJobs(stages.map((t) => jobs[t.id]?.jobId).filter((id): id is string => id !== undefined));
-  return stages.map((task) => stageState(task, jobs[task.id], jobs[task.id] && known.get(jobs[task.id].jobId)));
+  return stages.map((task) => {
+    const job = jobs[task.id];
+    return stageState(task, job, job && known.get(job.jobId));
+  });
 }
 
 /**
